@@ -1,0 +1,143 @@
+"""The `sanad` command line: ingest, search, and (with later modules) ask, serve, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from assistant.config import get_settings
+from assistant.engine import Engine
+from assistant.retrieval import ScoredChunk
+from index.store import StoreError
+
+
+def _langs(value: str) -> list[str]:
+    langs = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in langs if v not in ("ar", "en", "id", "other")]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown language(s) {bad}; use ar, en, id")
+    return langs
+
+
+def result_json(hit: ScoredChunk) -> dict[str, Any]:
+    """The JSON form of one search result."""
+    c = hit.chunk
+    return {
+        "id": c.id,
+        "doc_id": c.doc_id,
+        "source": c.source,
+        "title": c.title,
+        "lang": c.lang,
+        "score": round(hit.score, 6),
+        "start": c.start,
+        "end": c.end,
+        "text": c.text,
+    }
+
+
+def _read_batch(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SystemExit(f"{path}:{number}: not JSON ({exc.msg})") from exc
+            if not isinstance(item, dict) or not str(item.get("question", "")).strip():
+                raise SystemExit(f"{path}:{number}: expected {{\"id\", \"question\"}}")
+            yield number, item
+
+
+def cmd_ingest(engine: Engine, args: argparse.Namespace) -> int:
+    """Ingest the given paths (default: the corpus folder)."""
+    paths = [Path(p) for p in args.paths] or [engine.settings.corpus_dir]
+    report = engine.ingest(paths, sync=args.sync, progress=not args.quiet)
+    for path, reason in report.skipped:
+        print(f"skipped: {path}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
+    """Search one question, or a JSONL batch, and print the passages."""
+    retriever = engine.retriever
+    if args.batch:
+        for _, item in _read_batch(Path(args.batch)):
+            hits = retriever.search(str(item["question"]), args.k, args.lang, args.doc)
+            out = {"id": item.get("id"), "results": [result_json(h) for h in hits]}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+        return 0
+    question = " ".join(args.question).strip()
+    if question:
+        _print_hits(retriever.search(question, args.k, args.lang, args.doc), args.json)
+        return 0
+    print("Sanad search: type a question in Arabic, English or Indonesian (empty line quits).")
+    while True:
+        try:
+            question = input("question> ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        _print_hits(retriever.search(question, args.k, args.lang, args.doc), args.json)
+
+
+def _print_hits(hits: list[ScoredChunk], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([result_json(h) for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        print("no passages (is the index empty? run `sanad ingest`)")
+    for rank, hit in enumerate(hits, 1):
+        c = hit.chunk
+        where = f"{c.source} [{c.start}:{c.end}]"
+        print(f"{rank}. [{c.lang}] {c.title} — {where} score {hit.score:.3f}")
+        print(f"   {c.text}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="sanad", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ingest", help="add files or folders to the index")
+    p.add_argument("paths", nargs="*", help="files or folders (default: SANAD_CORPUS_DIR)")
+    p.add_argument("--sync", action="store_true", help="remove documents whose files are gone")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("search", help="find passages for a question")
+    p.add_argument("question", nargs="*", help="the question (none: interactive prompt)")
+    p.add_argument("--k", type=int, default=None, help="how many passages (default SANAD_TOP_K)")
+    p.add_argument("--lang", type=_langs, default=None, help="only these languages, e.g. ar,en")
+    p.add_argument("--doc", action="append", default=None, help="only this document id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--batch", help="JSONL file of {id, question}; JSONL results on stdout")
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `sanad` console script."""
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    if getattr(args, "k", 0) is None:
+        args.k = settings.top_k
+    engine = Engine(settings)
+    try:
+        return args.func(engine, args)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

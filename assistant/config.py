@@ -1,0 +1,50 @@
+"""Settings: every knob of Sanad, read from SANAD_ environment variables and `.env`."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_model_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "sanad" / "models"
+
+
+class Settings(BaseSettings):
+    """All configuration; see `.env.example` for one line on each field."""
+
+    model_config = SettingsConfigDict(env_prefix="SANAD_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path(".sanad")
+    model_dir: Path = Field(default_factory=_default_model_dir)
+    corpus_dir: Path = Path("seeds")
+    collection: str = "sanad"
+    chroma_url: str = ""
+    embed_model: str = "builtin"
+    embed_batch_size: int = Field(32, ge=1)
+    chunk_tokens: int = Field(200, ge=16, le=500)
+    max_file_mb: float = Field(20.0, gt=0)
+    top_k: int = Field(5, ge=1, le=100)
+    candidates: int = Field(30, ge=1, le=500)
+    bm25_weight: float = Field(0.05, ge=0.0)
+    answer_mode: Literal["extractive", "llm"] = "extractive"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_gguf_path: str = ""
+    llm_timeout_s: float = Field(60.0, gt=0)
+    api_token: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,96 @@
+"""Read-side indexes derived from Chroma's chunks: BM25 and per-language vector statistics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from index.language import LANGS, normalize_for_search
+from index.store import Store
+
+_WORD = re.compile(r"\w+")
+_STEMMERS = {"ar": "arabic", "en": "english", "id": "indonesian"}
+
+
+def _stemmer(lang: str) -> Stemmer.Stemmer | None:
+    name = _STEMMERS.get(lang)
+    return Stemmer.Stemmer(name) if name else None
+
+
+def lexical_tokens(text: str, lang: str) -> list[str]:
+    """Words of a passage for BM25: normalised (Arabic diacritics, alef forms) and stemmed."""
+    words = _WORD.findall(normalize_for_search(text))
+    stemmer = _stemmer(lang)
+    return stemmer.stemWords(words) if stemmer else words
+
+
+def query_tokens(text: str) -> list[str]:
+    """Words of a question for BM25, stemmed by every language's stemmer (the union)."""
+    words = _WORD.findall(normalize_for_search(text))
+    tokens = set(words)
+    for lang in LANGS:
+        tokens.update(_stemmer(lang).stemWords(words))
+    return sorted(tokens)
+
+
+@dataclass
+class DerivedIndex:
+    """Everything retrieval needs beyond Chroma's ANN search, rebuilt when the corpus changes."""
+
+    fingerprint: tuple[int, int, int]
+    ids: list[str]
+    langs: np.ndarray
+    doc_ids: np.ndarray
+    embeddings: np.ndarray
+    centroids: dict[str, np.ndarray] = field(default_factory=dict)
+    bm25: bm25s.BM25 | None = None
+    position: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, store: Store) -> DerivedIndex:
+        """Read every chunk from the store and build BM25 and the language centroids."""
+        fingerprint = store.generation()
+        ids: list[str] = []
+        langs: list[str] = []
+        doc_ids: list[str] = []
+        tokens: list[list[str]] = []
+        vectors: list[np.ndarray] = []
+        for page_ids, metas, got in store.iter_chunks(include_embeddings=True):
+            ids += page_ids
+            langs += [m.get("lang", "other") for m in metas]
+            doc_ids += [m["doc_id"] for m in metas]
+            tokens += [
+                lexical_tokens(t, m.get("lang", "other")) for t, m in zip(got["documents"], metas)
+            ]
+            vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+        embeddings = np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+        lang_arr = np.array(langs, dtype=object)
+        index = cls(
+            fingerprint=fingerprint,
+            ids=ids,
+            langs=lang_arr,
+            doc_ids=np.array(doc_ids, dtype=object),
+            embeddings=embeddings,
+            centroids={
+                lang: embeddings[lang_arr == lang].mean(axis=0) for lang in sorted(set(langs))
+            },
+            position={cid: i for i, cid in enumerate(ids)},
+        )
+        if ids:
+            index.bm25 = bm25s.BM25()
+            index.bm25.index(tokens, show_progress=False)
+        return index
+
+    def bm25_scores(self, question: str) -> np.ndarray:
+        """BM25 score of every chunk (in `ids` order) for the question."""
+        if self.bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        vocab = self.bm25.vocab_dict
+        known = [t for t in query_tokens(question) if t in vocab]
+        if not known:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)

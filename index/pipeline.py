@@ -1,0 +1,218 @@
+"""Ingestion: files -> documents -> chunks -> vectors in Chroma; incremental and crash-safe.
+
+A document is written chunks first, then its record in the documents collection; the record
+is the commit. A run killed at any point leaves chunks without a record (orphans) or a record
+whose source has a newer version; the next run's `reconcile` removes both before ingesting.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from index.chunking import chunk_text
+from index.documents import Document, SkipFile, iter_input_files, read_document
+from index.embedding import Embedder
+from index.store import ChunkRecord, DocRecord, Store
+
+_EMBED_BATCH_CHUNKS = 256
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    repaired: int = 0
+    chunks_embedded: int = 0
+    tokens_embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One human line."""
+        line = (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, "
+            f"{len(self.skipped)} skipped; {self.chunks_embedded} chunks embedded "
+            f"in {self.seconds:.1f} s"
+        )
+        if not self.chunks_embedded:
+            line += " (nothing to embed: the index is up to date)"
+        if self.repaired:
+            line += f"; repaired {self.repaired} interrupted write(s)"
+        return line
+
+
+@dataclass
+class _Pending:
+    doc: Document
+    records: list[ChunkRecord]
+    tokens: int
+    replaces: list[str]
+
+
+def reconcile(store: Store) -> int:
+    """Remove what an interrupted run left: orphan chunks and incomplete or stale records."""
+    docs = store.documents()
+    counts = store.chunk_doc_ids()
+    repaired = 0
+    committed = {d.doc_id for d in docs}
+    orphans = [doc_id for doc_id in counts if doc_id not in committed]
+    store.delete_chunks_of(orphans)
+    repaired += len(orphans)
+    for doc in docs:
+        if counts.get(doc.doc_id, 0) != doc.n_chunks:
+            store.delete_document(doc.doc_id)
+            repaired += 1
+    if repaired:
+        store.bump_generation()
+    return repaired
+
+
+def ingest(
+    paths: Iterable[Path],
+    store: Store,
+    embedder: Embedder,
+    chunk_tokens: int,
+    max_bytes: int,
+    sync: bool = False,
+    progress: bool = True,
+) -> IngestReport:
+    """Ingest files and folders into the store; unchanged files cost nothing."""
+    started = time.perf_counter()
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or directory: {path}")
+    report = IngestReport(repaired=reconcile(store))
+    known: dict[str, list[DocRecord]] = {}
+    owner: dict[str, str] = {}
+    for record in store.documents():
+        known.setdefault(record.source, []).append(record)
+        owner[record.doc_id] = record.source
+    files = list(iter_input_files(paths))
+    seen: set[str] = set()
+    pending: list[_Pending] = []
+    bar = tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not progress)
+    for file, root in bar:
+        try:
+            doc = read_document(file, _source_root(file, root), max_bytes)
+        except SkipFile as skip:
+            report.skipped.append((str(file), skip.reason))
+            bar.write(f"skipped {file}: {skip.reason}", file=sys.stderr)
+            continue
+        if owner.setdefault(doc.doc_id, doc.source) != doc.source:
+            report.skipped.append((str(file), f"same text as {owner[doc.doc_id]}"))
+            continue
+        seen.add(doc.source)
+        versions = known.get(doc.source, [])
+        current = [v for v in versions if v.doc_id == doc.doc_id and v.chunk_tokens == chunk_tokens]
+        if current:
+            for stale in versions:
+                if stale is not current[0]:
+                    store.delete_document(stale.doc_id)
+                    report.repaired += 1
+            report.unchanged.append(doc.source)
+            continue
+        chunks = chunk_text(doc.text, chunk_tokens)
+        records = [
+            ChunkRecord(
+                id=f"{doc.doc_id}:{c.n}",
+                doc_id=doc.doc_id,
+                n=c.n,
+                text=c.text,
+                lang=doc.lang,
+                title=doc.title,
+                source=doc.source,
+                start=c.start,
+                end=c.end,
+                published=doc.published,
+            )
+            for c in chunks
+        ]
+        if not records:
+            report.skipped.append((str(file), "no text content to index"))
+            continue
+        replaces = [v.doc_id for v in versions if v.doc_id != doc.doc_id]
+        if len(replaces) < len(versions):
+            store.delete_document(doc.doc_id)  # same text, other chunk size: rewrite it whole
+        pending.append(_Pending(doc, records, sum(c.tokens for c in chunks), replaces))
+        (report.updated if versions else report.added).append(doc.source)
+        if sum(len(p.records) for p in pending) >= _EMBED_BATCH_CHUNKS:
+            _flush(pending, store, embedder, chunk_tokens, report, bar)
+    _flush(pending, store, embedder, chunk_tokens, report, bar)
+    bar.close()
+    if sync:
+        prefixes = [_source_prefix(p) for p in paths]
+        for source, versions in known.items():
+            if source not in seen and any(source.startswith(pre) for pre in prefixes):
+                for version in versions:
+                    store.delete_document(version.doc_id)
+                report.removed.append(source)
+    if report.added or report.updated or report.removed or report.repaired:
+        store.bump_generation()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _flush(
+    pending: list[_Pending],
+    store: Store,
+    embedder: Embedder,
+    chunk_tokens: int,
+    report: IngestReport,
+    bar: tqdm,
+) -> None:
+    """Embed the pending documents' chunks in one batch, then write and commit each document."""
+    if not pending:
+        return
+    texts = [r.text for p in pending for r in p.records]
+    bar.set_postfix_str(f"embedding {len(texts)} chunks")
+    vectors = embedder.embed_passages(texts)
+    row = 0
+    for item in pending:
+        part = vectors[row : row + len(item.records)]
+        row += len(item.records)
+        store.put_chunks(item.records, part, chunk_tokens)
+        mean = part.mean(axis=0)
+        store.commit_document(
+            DocRecord(
+                doc_id=item.doc.doc_id,
+                title=item.doc.title,
+                lang=item.doc.lang,
+                source=item.doc.source,
+                published=item.doc.published,
+                n_chunks=len(item.records),
+                chunk_tokens=chunk_tokens,
+            ),
+            item.doc.text,
+            mean / max(float(np.linalg.norm(mean)), 1e-12),
+        )
+        for old in item.replaces:
+            store.delete_document(old)
+        report.chunks_embedded += len(item.records)
+        report.tokens_embedded += item.tokens
+    bar.set_postfix_str(f"{report.chunks_embedded} chunks")
+    pending.clear()
+
+
+def _source_root(file: Path, root: Path) -> Path:
+    """Sources are named from the folder that was given, e.g. `seeds/000.txt`."""
+    root = root.resolve()
+    return root.parent if root.is_dir() and root != file.resolve() else root
+
+
+def _source_prefix(path: Path) -> str:
+    """The source-name prefix of everything below an ingested path."""
+    path = path.resolve()
+    return f"{path.name}/" if path.is_dir() else path.name
