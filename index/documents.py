@@ -1,0 +1,214 @@
+"""Read .txt/.md/.html files into Documents: text, title, language, source and date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import os
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+
+from index.chunking import is_debris
+from index.language import detect_language, normalize_for_search
+
+SUPPORTED_SUFFIXES = {".txt", ".md", ".html", ".htm"}
+_HTML_SUFFIXES = {".html", ".htm"}
+_TITLE_CHARS = 200
+_DATE_HEAD_CHARS = 800
+_CONTROL_SHARE = 0.05
+
+_INVISIBLE_TAGS = ["script", "style", "noscript", "template", "head", "svg", "iframe", "object"]
+_BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th",
+    "tr", "ul",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Document:
+    """One input file's text (offsets refer to it) and what is known about it."""
+
+    doc_id: str
+    text: str  # UTF-8, BOM dropped, CRLF -> LF (HTML: the visible text); offsets refer to this
+    title: str
+    lang: str
+    source: str
+    published: str | None
+
+
+class SkipFile(Exception):
+    """A file that is not ingested; `reason` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def doc_id_for(text: str) -> str:
+    """First 16 hex chars of sha256 over NFC text with whitespace runs collapsed."""
+    canonical = " ".join(unicodedata.normalize("NFC", text).split())
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _html_text(markup: str) -> tuple[str, str]:
+    """Visible text of an HTML page (block elements on their own lines) and its title."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(markup, "html.parser")
+    heading = soup.find("title") or soup.find("h1")
+    title = " ".join(heading.get_text(" ").split())[:_TITLE_CHARS] if heading else ""
+    for tag in soup.find_all(_INVISIBLE_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = [" ".join(line.split()) for line in soup.get_text().splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text, title
+
+
+_MONTHS = {
+    1: "january jan januari janvier يناير جانفي كانون_الثاني",
+    2: "february feb februari février فبراير فيفري شباط",
+    3: "march mar maret mars مارس آذار",
+    4: "april apr avril أبريل ابريل إبريل أفريل نيسان",
+    5: "may mei mai مايو ماي أيار",
+    6: "june jun juni juin يونيو يونيه جوان حزيران",
+    7: "july jul juli juillet يوليو يوليه جويلية تموز",
+    8: "august aug agustus agu août أغسطس اغسطس أوت آب",
+    9: "september sep sept septembre سبتمبر أيلول",
+    10: "october oct oktober okt octobre أكتوبر اكتوبر تشرين_الأول",
+    11: "november nov nopember novembre نوفمبر تشرين_الثاني",
+    12: "december dec desember des décembre ديسمبر دجنبر كانون_الأول",
+}
+_MONTH_OF = {
+    normalize_for_search(name.replace("_", " ")): month
+    for month, names in _MONTHS.items()
+    for name in names.split()
+}
+_MONTH = (
+    "(" + "|".join(map(re.escape, sorted(_MONTH_OF, key=len, reverse=True))) + r")\.?(?![^\W\d_])"
+)
+_DAY = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(\d{4})(?!\d)"
+_DATE_PATTERNS = [
+    (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), ("y", "m", "d")),
+    (re.compile(rf"{_DAY}\s+{_MONTH},?\s+{_YEAR}"), ("d", "m", "y")),
+    (re.compile(rf"(?<![^\W\d_]){_MONTH}\s+{_DAY},?\s+{_YEAR}"), ("m", "d", "y")),
+]
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_DATELINE_CHARS = 120
+_DATE_LEAD_WORDS = 3
+
+
+def _date_in(line: str) -> tuple[int, str] | None:
+    """Earliest valid date in a normalised line: (position, ISO date)."""
+    found = []
+    for pattern, order in _DATE_PATTERNS:
+        for match in pattern.finditer(line):
+            parts = dict(zip(order, match.groups(), strict=True))
+            month = int(parts["m"]) if parts["m"].isdigit() else _MONTH_OF[parts["m"]]
+            try:
+                date = dt.date(int(parts["y"]), month, int(parts["d"]))
+            except ValueError:
+                continue
+            if 1900 <= date.year <= 2100:
+                found.append((match.start(), date.isoformat()))
+    return min(found) if found else None
+
+
+def _dateline_date(raw: str) -> str | None:
+    """The ISO date a line states if it reads as a dateline (short, or date in its first words)."""
+    line = " ".join(normalize_for_search(raw).translate(_DIGITS).split())
+    hit = _date_in(line)
+    if hit and (len(line) <= _DATELINE_CHARS or len(line[: hit[0]].split()) <= _DATE_LEAD_WORDS):
+        return hit[1]
+    return None
+
+
+def published_date(text: str) -> str | None:
+    """The date a text states in a dateline near its top, as YYYY-MM-DD, or None."""
+    for line in text[:_DATE_HEAD_CHARS].splitlines():
+        date = _dateline_date(line)
+        if date:
+            return date
+    return None
+
+
+def title_of(text: str) -> str:
+    """First non-empty line that reads as a headline (not debris, a dateline or one word)."""
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if len(line.split()) > 1 and not is_debris(line) and not _dateline_date(line):
+            return line[:_TITLE_CHARS].rstrip()
+    return lines[0][:_TITLE_CHARS].rstrip() if lines else ""
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text of a file's bytes, or SkipFile for binary and non-UTF-8 content."""
+    if b"\x00" in data:
+        raise SkipFile("binary file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SkipFile("not UTF-8 text") from None
+    sample = text[:8192]
+    controls = sum(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v" for ch in sample)
+    if controls > _CONTROL_SHARE * len(sample):
+        raise SkipFile("binary file")
+    return text.replace("\r\n", "\n")
+
+
+def read_document(path: Path, root: Path, max_bytes: int) -> Document:
+    """Read one file into a Document (text: UTF-8, BOM dropped, CRLF→LF) or raise SkipFile."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise SkipFile(f"unsupported file type ({suffix or 'no suffix'})")
+    if path.stat().st_size > max_bytes:
+        raise SkipFile(f"larger than {max_bytes / 2**20:.3g} MB")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise SkipFile(f"unreadable ({err.strerror})") from None
+    text = _decode(data)
+    title = ""
+    if suffix in _HTML_SUFFIXES:
+        text, title = _html_text(text)
+    if not text.strip():
+        raise SkipFile("empty")
+    return Document(
+        doc_id=doc_id_for(text),
+        text=text,
+        title=title or title_of(text),
+        lang=detect_language(text),
+        source=path.relative_to(root).as_posix(),
+        published=published_date(text),
+    )
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def iter_input_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """(file, root) for each given file and every non-hidden file below each given folder."""
+    for path in paths:
+        if path.is_file():
+            yield path, path.parent
+        elif path.is_dir():
+            found = []
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not _is_hidden(d)]
+                found += [Path(folder, f) for f in files if not _is_hidden(f)]
+            yield from ((f, path) for f in sorted(found) if f.is_file())
+        else:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
