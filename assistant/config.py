@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(30, ge=1, le=500)
     bm25_weight: float = Field(0.05, ge=0.0)
+    lang_prior_chunks: float = Field(50.0, ge=0.0)
+    max_per_doc: int = Field(2, ge=0)
     answer_mode: Literal["extractive", "llm"] = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from index.models import DEFAULT_MODEL_NAME
-
 from assistant.config import Settings
 from assistant.retrieval import Retriever
+from index.derived import load_language_prior
 from index.embedding import BUILTIN, Embedder, resolve_model
+from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport, ingest
 from index.store import Store, open_client
 
@@ -17,8 +17,10 @@ from index.store import Store, open_client
 class Engine:
     """Lazily loads the embedding model and opens the store named by the settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        if embedder is not None:
+            self.embedder = embedder  # share one loaded model (tests, benchmarks)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -46,10 +48,16 @@ class Engine:
             self.embedder,
             candidates=self.settings.candidates,
             bm25_weight=self.settings.bm25_weight,
+            language_prior=load_language_prior(self.model_name),
+            prior_chunks=self.settings.lang_prior_chunks,
+            max_per_doc=self.settings.max_per_doc,
         )
 
     def ingest(self, paths: list[Path], sync: bool = False, progress: bool = True) -> IngestReport:
         """Ingest files or folders with the configured chunk size and size limit."""
+        for path in paths:
+            if not Path(path).exists():
+                raise FileNotFoundError(f"no such file or directory: {path}")
         return ingest(
             paths,
             self.store,

@@ -48,6 +48,9 @@ class Retriever:
         bm25_weight: float = 0.05,
         fair: bool = True,
         use_bm25: bool = True,
+        language_prior: dict[str, np.ndarray] | None = None,
+        prior_chunks: float = 50.0,
+        max_per_doc: int = 0,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -55,6 +58,9 @@ class Retriever:
         self.bm25_weight = bm25_weight
         self.fair = fair
         self.use_bm25 = use_bm25
+        self.language_prior = language_prior or {}
+        self.prior_chunks = prior_chunks
+        self.max_per_doc = max_per_doc
         self._derived: DerivedIndex | None = None
         self._lock = threading.Lock()
 
@@ -63,7 +69,9 @@ class Retriever:
         fingerprint = self.store.generation()
         with self._lock:
             if self._derived is None or self._derived.fingerprint != fingerprint:
-                self._derived = DerivedIndex.build(self.store)
+                self._derived = DerivedIndex.build(
+                    self.store, self.language_prior, self.prior_chunks
+                )
             return self._derived
 
     def search(
@@ -89,7 +97,21 @@ class Retriever:
         if timings is not None:
             timings["embed_ms"] = (t1 - t0) * 1000
             timings["search_ms"] = (time.perf_counter() - t1) * 1000
-        return results[:k]
+        return self._diverse(results, k)
+
+    def _diverse(self, ranked: list[ScoredChunk], k: int) -> list[ScoredChunk]:
+        """The first k results, with at most `max_per_doc` chunks of one document (0 = any)."""
+        if not self.max_per_doc:
+            return ranked[:k]
+        taken: dict[str, int] = {}
+        out = []
+        for hit in ranked:
+            if taken.get(hit.chunk.doc_id, 0) < self.max_per_doc:
+                taken[hit.chunk.doc_id] = taken.get(hit.chunk.doc_id, 0) + 1
+                out.append(hit)
+                if len(out) == k:
+                    break
+        return out
 
     def _search_language(
         self,

@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from assistant.config import Settings  # noqa: E402
-from assistant.engine import Engine  # noqa: E402
-from assistant.evaluation import (  # noqa: E402
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.evaluation import (
     DEFAULT_EVAL_DIR,
     Task,
     gold_ranks,
@@ -29,7 +27,7 @@ from assistant.evaluation import (  # noqa: E402
     xquad_cross,
     xquad_mixed,
 )
-from assistant.retrieval import Retriever  # noqa: E402
+from assistant.retrieval import Retriever
 
 DEPTH = 20
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -37,6 +38,42 @@ def query_tokens(text: str) -> list[str]:
     return sorted(tokens)
 
 
+PRIOR_FILE = Path(__file__).with_name("language_prior.npz")
+
+
+def load_language_prior(model_name: str, path: Path = PRIOR_FILE) -> dict[str, np.ndarray]:
+    """Reference language centroids for the model (empty for any other model)."""
+    if not path.exists():
+        return {}
+    with np.load(path) as data:
+        if str(data["model"]) != model_name:
+            return {}
+        return {lang: data[lang] for lang in data.files if lang != "model"}
+
+
+def shrunk_centroids(
+    embeddings: np.ndarray,
+    langs: np.ndarray,
+    prior: dict[str, np.ndarray],
+    prior_chunks: float,
+) -> dict[str, np.ndarray]:
+    """Per-language mean vectors, shrunk toward reference centroids by `prior_chunks`.
+
+    A small corpus cannot tell a language's mean from its topic (one English article about
+    one event); the reference centroid, from topically diverse text, stands in for it until
+    the corpus holds enough chunks of that language to speak for itself.
+    """
+    out = {}
+    for lang in sorted(set(langs.tolist())):
+        rows = embeddings[langs == lang]
+        if lang in prior and prior_chunks > 0:
+            ref = prior[lang].astype(np.float32)
+            out[lang] = (rows.sum(axis=0) + prior_chunks * ref) / (len(rows) + prior_chunks)
+        else:
+            out[lang] = rows.mean(axis=0)
+    return out
+
+
 @dataclass
 class DerivedIndex:
     """Everything retrieval needs beyond Chroma's ANN search, rebuilt when the corpus changes."""
@@ -51,7 +88,12 @@ class DerivedIndex:
     position: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, store: Store) -> DerivedIndex:
+    def build(
+        cls,
+        store: Store,
+        prior: dict[str, np.ndarray] | None = None,
+        prior_chunks: float = 50.0,
+    ) -> DerivedIndex:
         """Read every chunk from the store and build BM25 and the language centroids."""
         fingerprint = store.generation()
         ids: list[str] = []
@@ -75,9 +117,7 @@ class DerivedIndex:
             langs=lang_arr,
             doc_ids=np.array(doc_ids, dtype=object),
             embeddings=embeddings,
-            centroids={
-                lang: embeddings[lang_arr == lang].mean(axis=0) for lang in sorted(set(langs))
-            },
+            centroids=shrunk_centroids(embeddings, lang_arr, prior or {}, prior_chunks),
             position={cid: i for i, cid in enumerate(ids)},
         )
         if ids:

@@ -42,7 +42,7 @@ class Embedder:
     @property
     def dim(self) -> int:
         """Vector dimension."""
-        return int(self._model.get_sentence_embedding_dimension())
+        return int(self._model.get_embedding_dimension())
 
     def tokenizer_max_length(self) -> int:
         """Longest input in model tokens; longer text is truncated by the model."""

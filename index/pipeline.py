@@ -106,7 +106,7 @@ def ingest(
     bar = tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not progress)
     for file, root in bar:
         try:
-            doc = read_document(file, _source_root(file, root), max_bytes)
+            doc = read_document(file.resolve(), _source_root(file, root), max_bytes)
         except SkipFile as skip:
             report.skipped.append((str(file), skip.reason))
             bar.write(f"skipped {file}: {skip.reason}", file=sys.stderr)

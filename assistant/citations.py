@@ -1,0 +1,132 @@
+"""The answer contract (Answer, Citation), stable citation ids, marker validation, look-up."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from index.store import Store
+
+CONTEXT_CHARS = 300
+_ID = re.compile(r"^([0-9a-f]{16}):(\d{1,9})-(\d{1,9})$")
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+class CitationNotFound(LookupError):
+    """A citation id that is malformed or points to no stored span."""
+
+
+class Citation(BaseModel):
+    """One cited span: `quote == document.text[start:end]`, always."""
+
+    id: str
+    n: int
+    doc_id: str
+    source: str
+    title: str
+    lang: str
+    start: int
+    end: int
+    quote: str
+
+
+class Answer(BaseModel):
+    """What the CLI, the API and the UI show for a question."""
+
+    question: str
+    language: str
+    text: str
+    grounded: bool
+    citations: list[Citation] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    mode: Literal["extractive", "llm"] = "extractive"
+    notice: str | None = None
+    conversation_id: str | None = None
+
+
+class CitationContext(BaseModel):
+    """A citation with its document's metadata and the text around the quote."""
+
+    citation: Citation
+    published: str | None
+    context: str
+    context_start: int
+    context_end: int
+
+
+def citation_id(doc_id: str, start: int, end: int) -> str:
+    """Stable id of a span: the document's content hash and the character offsets."""
+    return f"{doc_id}:{start}-{end}"
+
+
+def parse_citation_id(cid: str) -> tuple[str, int, int]:
+    """Split a citation id into (doc_id, start, end) or raise CitationNotFound."""
+    match = _ID.match(cid.strip())
+    if not match:
+        raise CitationNotFound(f"malformed citation id {cid!r} (expected <doc_id>:<start>-<end>)")
+    start, end = int(match.group(2)), int(match.group(3))
+    if end <= start:
+        raise CitationNotFound(f"citation id {cid!r} has an empty span")
+    return match.group(1), start, end
+
+
+def lookup(store: Store, cid: str, context_chars: int = CONTEXT_CHARS) -> CitationContext:
+    """Resolve a citation id to its quote, document metadata and surrounding context."""
+    doc_id, start, end = parse_citation_id(cid)
+    found = store.document(doc_id)
+    if found is None:
+        raise CitationNotFound(f"no document {doc_id} in the index")
+    doc, text = found
+    if end > len(text):
+        raise CitationNotFound(f"span {start}-{end} lies outside document {doc_id}")
+    lo, hi = max(0, start - context_chars), min(len(text), end + context_chars)
+    return CitationContext(
+        citation=Citation(
+            id=citation_id(doc_id, start, end),
+            n=1,
+            doc_id=doc_id,
+            source=doc.source,
+            title=doc.title,
+            lang=doc.lang,
+            start=start,
+            end=end,
+            quote=text[start:end],
+        ),
+        published=doc.published,
+        context=text[lo:hi],
+        context_start=lo,
+        context_end=hi,
+    )
+
+
+def validate_markers(text: str, valid: set[int]) -> tuple[str, list[int]]:
+    """Drop [n] markers that point to no passage; return the text and the cited numbers."""
+    used: list[int] = []
+
+    def keep(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n not in valid:
+            return ""
+        if n not in used:
+            used.append(n)
+        return match.group(0)
+
+    cleaned = _MARKER.sub(keep, text)
+    cleaned = re.sub(r"[ \t]+([.,;:!?،؛؟])", r"\1", cleaned)
+    return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), used
+
+
+def renumber(text: str, order: list[int]) -> str:
+    """Rewrite markers so the cited passages are numbered 1..k in order of first use."""
+    mapping = {old: new for new, old in enumerate(order, 1)}
+    return _MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", text)
+
+
+def cited_sentence_share(text: str) -> float:
+    """Share of the answer's sentences that carry at least one marker."""
+    sentences = [s for s in re.split(r"(?<=[.!?؟])\s+|\n+", text) if s.strip()]
+    if not sentences:
+        return 0.0
+    return sum(bool(_MARKER.search(s)) for s in sentences) / len(sentences)
