@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.citations import Answer, CitationNotFound, lookup
 from assistant.config import get_settings
 from assistant.engine import Engine
 from assistant.retrieval import ScoredChunk
@@ -100,6 +101,77 @@ def _print_hits(hits: list[ScoredChunk], as_json: bool) -> None:
         print(f"   {c.text}\n")
 
 
+def _print_answer(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return
+    if answer.notice:
+        print(f"note: {answer.notice}")
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        print(f"[{c.n}] ({c.lang}) {c.title} — {c.source} [{c.start}:{c.end}] id {c.id}")
+        print(f"    “{c.quote}”")
+    timings = ", ".join(f"{k} {v:.0f}" for k, v in answer.timings_ms.items())
+    print(f"\n({answer.mode}; ms: {timings})", file=sys.stderr)
+
+
+def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
+    """Answer one question, or a JSONL batch, with citations."""
+    if args.batch:
+        for _, item in _read_batch(Path(args.batch)):
+            try:
+                answer = engine.ask(str(item["question"]), langs=args.lang, doc_ids=args.doc)
+                out = {"id": item.get("id"), **answer.model_dump()}
+            except ValueError as exc:
+                out = {"id": item.get("id"), "error": str(exc)}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+        return 0
+    question = " ".join(args.question).strip()
+    if not question:
+        print("error: give a question (or --batch FILE.jsonl)", file=sys.stderr)
+        return 2
+    _print_answer(engine.ask(question, langs=args.lang, doc_ids=args.doc), args.json)
+    return 0
+
+
+def cmd_cite(engine: Engine, args: argparse.Namespace) -> int:
+    """Show a citation with its surrounding context."""
+    try:
+        found = lookup(engine.store, args.id)
+    except CitationNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    if args.json:
+        print(found.model_dump_json(indent=2))
+        return 0
+    c = found.citation
+    print(f"({c.lang}) {c.title} — {c.source} [{c.start}:{c.end}]")
+    before = found.context[: c.start - found.context_start]
+    after = found.context[c.end - found.context_start :]
+    print(f"…{before}>>>{c.quote}<<<{after}…")
+    return 0
+
+
+def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
+    """An interactive conversation with follow-up questions."""
+    conversation = engine.conversations.create()
+    print("Sanad chat: ask in Arabic, English or Indonesian; follow-ups keep the context.")
+    print("Empty line quits.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            return 0
+        if not question:
+            return 0
+        try:
+            _print_answer(engine.ask(question, conversation, args.lang, args.doc), False)
+        except ValueError as exc:
+            print(f"error: {exc}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="sanad", description=__doc__)
@@ -117,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--batch", help="JSONL file of {id, question}; JSONL results on stdout")
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    p.add_argument("question", nargs="*")
+    p.add_argument("--lang", type=_langs, default=None, help="only these languages, e.g. ar,en")
+    p.add_argument("--doc", action="append", default=None, help="only this document id")
+    p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    p.add_argument("--batch", help="JSONL file of {id, question}; JSONL answers on stdout")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("cite", help="show a citation by id with its context")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cite)
+    p = sub.add_parser("chat", help="interactive conversation in the terminal")
+    p.add_argument("--lang", type=_langs, default=None)
+    p.add_argument("--doc", action="append", default=None)
+    p.set_defaults(func=cmd_chat)
     return parser
 
 
@@ -129,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(settings)
     try:
         return args.func(engine, args)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.05, ge=0.0)
     lang_prior_chunks: float = Field(50.0, ge=0.0)
     max_per_doc: int = Field(2, ge=0)
+    min_evidence: float = 0.02
+    max_question_chars: int = Field(2000, ge=1)
     answer_mode: Literal["extractive", "llm"] = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
+from assistant.answering import Answerer, ExtractiveAnswerer
+from assistant.citations import Answer
 from assistant.config import Settings
+from assistant.conversation import ConversationStore, standalone_question
 from assistant.retrieval import Retriever
 from index.derived import load_language_prior
 from index.embedding import BUILTIN, Embedder, resolve_model
+from index.language import detect_language
 from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport, ingest
 from index.store import Store, open_client
@@ -67,3 +73,78 @@ class Engine:
             sync=sync,
             progress=progress,
         )
+
+    @cached_property
+    def extractive(self) -> ExtractiveAnswerer:
+        """The offline answerer (also the LLM's fallback)."""
+        return ExtractiveAnswerer(self.retriever, min_score=self.settings.min_evidence)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        """The answerer chosen by SANAD_ANSWER_MODE."""
+        if self.settings.answer_mode == "llm":
+            from assistant.llm import LLMAnswerer, build_llm
+
+            return LLMAnswerer(build_llm(self.settings), fallback=self.extractive)
+        return self.extractive
+
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        """Persisted conversations (sqlite in the data directory)."""
+        return ConversationStore(self.settings.data_dir / "conversations.sqlite3")
+
+    def ask_stream(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        langs: Sequence[str] | None = None,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Iterator[str | Answer]:
+        """Answer a question in its conversation: text deltas, then the stored Answer."""
+        question = validate_question(question, self.settings.max_question_chars)
+        conversations = self.conversations
+        if conversation_id is None or not conversations.exists(conversation_id):
+            if conversation_id is not None:
+                raise KeyError(f"unknown conversation {conversation_id}")
+            conversation_id = conversations.create()
+        history = conversations.turns(conversation_id)
+        standalone = standalone_question(question, history)
+        timings: dict[str, float] = {}
+        passages = self.retriever.search(standalone, self.settings.top_k, langs, doc_ids, timings)
+        language = detect_language(question)
+        started = time.perf_counter()
+        for item in self.answerer.stream(question, language, passages):
+            if isinstance(item, Answer):
+                item.timings_ms = {
+                    **timings,
+                    **item.timings_ms,
+                    "answer_ms": (time.perf_counter() - started) * 1000,
+                }
+                item.conversation_id = conversation_id
+                conversations.add_turn(conversation_id, question, standalone, item)
+            yield item
+
+    def ask(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        langs: Sequence[str] | None = None,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Answer:
+        """Answer a question (see ask_stream) and return only the final Answer."""
+        final = None
+        for item in self.ask_stream(question, conversation_id, langs, doc_ids):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question stripped, or ValueError when it is empty or too long."""
+    question = (question or "").strip()
+    if not question:
+        raise ValueError("the question is empty")
+    if len(question) > max_chars:
+        raise ValueError(f"the question is longer than {max_chars} characters")
+    return question

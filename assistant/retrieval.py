@@ -29,12 +29,18 @@ from index.store import ChunkRecord, Store
 
 @dataclass(frozen=True)
 class ScoredChunk:
-    """A retrieved chunk with its fused score and the raw signals behind it."""
+    """A retrieved chunk with its fused score and the raw signals behind it.
+
+    `evidence` is the cosine minus the question's similarity to the reference centroid of the
+    passage's language: how far the passage stands above typical text in that language,
+    independent of this corpus. Abstention compares it with a calibrated threshold.
+    """
 
     chunk: ChunkRecord
     score: float
     dense: float
     bm25: float
+    evidence: float
 
 
 class Retriever:
@@ -81,6 +87,7 @@ class Retriever:
         langs: Sequence[str] | None = None,
         doc_ids: Sequence[str] | None = None,
         timings: dict[str, float] | None = None,
+        exclude_doc_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
         """The k best chunks for the question, optionally restricted to languages/documents."""
         t0 = time.perf_counter()
@@ -92,7 +99,9 @@ class Retriever:
         bm25 = derived.bm25_scores(question) if self.use_bm25 else None
         results: list[ScoredChunk] = []
         for lang in wanted:
-            results += self._search_language(query, lang, doc_ids, derived, bm25)
+            results += self._search_language(
+                query, lang, doc_ids, exclude_doc_ids, derived, bm25
+            )
         results.sort(key=lambda r: (-r.score, r.chunk.id))
         if timings is not None:
             timings["embed_ms"] = (t1 - t0) * 1000
@@ -118,15 +127,20 @@ class Retriever:
         query: np.ndarray,
         lang: str,
         doc_ids: Sequence[str] | None,
+        exclude_doc_ids: Sequence[str] | None,
         derived: DerivedIndex,
         bm25: np.ndarray | None,
     ) -> list[ScoredChunk]:
-        dense_hits = self.store.query(query, self.candidates, langs=[lang], doc_ids=doc_ids)
+        dense_hits = self.store.query(
+            query, self.candidates, langs=[lang], doc_ids=doc_ids, exclude_doc_ids=exclude_doc_ids
+        )
         chunks = {c.id: c for c, _ in dense_hits}
         if bm25 is not None and len(bm25):
             mask = derived.langs == lang
             if doc_ids:
                 mask &= np.isin(derived.doc_ids, list(doc_ids))
+            if exclude_doc_ids:
+                mask &= ~np.isin(derived.doc_ids, list(exclude_doc_ids))
             pool = np.flatnonzero(mask & (bm25 > 0))
             best = pool[np.argsort(-bm25[pool], kind="stable")[: self.candidates]]
             missing = [derived.ids[i] for i in best if derived.ids[i] not in chunks]
@@ -143,12 +157,15 @@ class Retriever:
         hybrid = centred + self.bm25_weight * (lexical / top if top > 0 else lexical)
         order = np.lexsort((np.array(ids), -hybrid))
         slots = np.sort(centred)[::-1]
+        reference = self.language_prior.get(lang)
+        baseline = float(query @ reference) if reference is not None else offset
         return [
             ScoredChunk(
                 chunk=chunks[ids[i]],
                 score=float(slot),
                 dense=float(cosine[i]),
                 bm25=float(lexical[i]),
+                evidence=float(cosine[i]) - baseline,
             )
             for i, slot in zip(order, slots)
         ]

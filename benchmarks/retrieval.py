@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.engine import Engine
 from assistant.evaluation import (
     DEFAULT_EVAL_DIR,
     Task,
@@ -28,20 +26,9 @@ from assistant.evaluation import (
     xquad_mixed,
 )
 from assistant.retrieval import Retriever
+from benchmarks.common import indexed_engine, key_of, percentiles
 
 DEPTH = 20
-
-
-def write_corpus(task: Task, folder: Path) -> None:
-    """One text file per passage, named by its key."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for p in task.passages:
-        (folder / f"{p.key}.txt").write_text(p.text, encoding="utf-8")
-
-
-def key_of(source: str) -> str:
-    """Passage key from a chunk's source path."""
-    return Path(source).stem
 
 
 def run_system(retriever: Retriever, task: Task) -> tuple[list[list[str]], list[float]]:
@@ -107,12 +94,7 @@ def run_peer(task: Task, model_path: str, workdir: Path) -> list[list[str]]:
 
 def evaluate_task(task: Task, workdir: Path, peer: bool) -> dict:
     """Ingest a task's passages and score every system on it."""
-    corpus = workdir / "corpus"
-    write_corpus(task, corpus)
-    settings = Settings(data_dir=workdir / "data", collection="bench")
-    engine = Engine(settings)
-    engine.embedder  # noqa: B018 - load the model before timing ingestion
-    report = engine.ingest([corpus], progress=False)
+    engine, report = indexed_engine(task, workdir)
     chunk_texts = [c.text for c in engine.store.chunks_by_id(engine.retriever.derived().ids)]
     t0 = time.perf_counter()
     engine.embedder.embed_passages(chunk_texts)
@@ -147,10 +129,7 @@ def evaluate_task(task: Task, workdir: Path, peer: bool) -> dict:
             ranked, latency = run_system(retriever, task)
         metrics = grouped_metrics(gold_ranks(ranked, task.questions), task.questions, group)
         if latency:
-            metrics["latency_ms"] = {
-                "p50": float(np.percentile(latency, 50)),
-                "p95": float(np.percentile(latency, 95)),
-            }
+            metrics["latency_ms"] = percentiles(latency)
         out["systems"][name] = metrics
         print(f"  {task.name} {name}: {metrics['all']}", file=sys.stderr, flush=True)
     if peer:

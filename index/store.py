@@ -130,9 +130,12 @@ def _check_data_dir(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _where(clauses: dict[str, Sequence[str] | None]) -> dict[str, Any] | None:
-    """A Chroma `where` filter from field -> allowed values (None or empty = any)."""
-    parts = [{field: {"$in": list(values)}} for field, values in clauses.items() if values]
+def _where(
+    allow: dict[str, Sequence[str] | None], deny: dict[str, Sequence[str] | None] | None = None
+) -> dict[str, Any] | None:
+    """A Chroma `where` filter from field -> allowed (and field -> refused) values."""
+    parts = [{field: {"$in": list(values)}} for field, values in allow.items() if values]
+    parts += [{field: {"$nin": list(values)}} for field, values in (deny or {}).items() if values]
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
@@ -258,6 +261,7 @@ class Store:
         n: int,
         langs: Sequence[str] | None = None,
         doc_ids: Sequence[str] | None = None,
+        exclude_doc_ids: Sequence[str] | None = None,
     ) -> list[tuple[ChunkRecord, float]]:
         """Dense nearest chunks with cosine similarity, optionally filtered."""
         total = self.chunks.count()
@@ -266,7 +270,7 @@ class Store:
         got = self.chunks.query(
             query_embeddings=[embedding],
             n_results=min(n, total),
-            where=_where({"lang": langs, "doc_id": doc_ids}),
+            where=_where({"lang": langs, "doc_id": doc_ids}, {"doc_id": exclude_doc_ids}),
             include=["documents", "metadatas", "distances"],
         )
         return [

@@ -1,0 +1,40 @@
+"""Shared benchmark plumbing: index a task's passages through the real pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.evaluation import Task
+from index.pipeline import IngestReport
+
+
+def write_corpus(task: Task, folder: Path) -> None:
+    """One text file per passage, named by its key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in task.passages:
+        (folder / f"{p.key}.txt").write_text(p.text, encoding="utf-8")
+
+
+def key_of(source: str) -> str:
+    """Passage key from a chunk's source path."""
+    return Path(source).stem
+
+
+def indexed_engine(task: Task, workdir: Path) -> tuple[Engine, IngestReport]:
+    """An engine over a fresh embedded store holding the task's passages."""
+    corpus = workdir / "corpus"
+    write_corpus(task, corpus)
+    engine = Engine(Settings(data_dir=workdir / "data", collection="bench"))
+    engine.embedder  # noqa: B018 - load the model before timing ingestion
+    return engine, engine.ingest([corpus], progress=False)
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50 and p95 of a list of milliseconds."""
+    if not values:
+        return {"p50": 0.0, "p95": 0.0}
+    return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95))}
