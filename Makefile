@@ -26,7 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/retrieval.py
+	$(BIN)/python -m benchmarks.retrieval
+	$(BIN)/python -m benchmarks.answers
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,7 +7,7 @@ reference centroid: the mean passage vector of a topically diverse sample of Wik
 paragraphs in that language (the TyDi QA GoldP contexts in ../shared/eval; only the passages,
 never the questions or answers). Run once per embedding model:
 
-    python benchmarks/calibrate_language_prior.py
+    python -m benchmarks.calibrate_language_prior
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Retrieval quality and speed on the public sets: BM25, dense, fair dense, shipped hybrid, peer.
 
-Usage: python benchmarks/retrieval.py [--eval-dir ../shared/eval] [--out benchmarks/results]
+Usage: python -m benchmarks.retrieval [--eval-dir ../shared/eval] [--out benchmarks/results]
 Prints a Markdown table and writes benchmarks/results/retrieval.json.
 """
 
