@@ -146,7 +146,7 @@ class ExtractiveAnswerer:
             return []
         embedder = self.retriever.embedder
         query = embedder.embed_queries([question])[0]
-        vectors = embedder.embed_passages([h.chunk.text[s:e] for h, s, e in spans])
+        vectors = embedder.embed_sentences([h.chunk.text[s:e] for h, s, e in spans])
         centroids = self.retriever.derived().centroids
         out = []
         for (hit, start, end), vector in zip(spans, vectors):

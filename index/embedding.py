@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,11 @@ def resolve_model(embed_model: str, model_dir: Path) -> str:
 class Embedder:
     """One loaded model shared by ingestion and retrieval; safe to call from many threads."""
 
-    def __init__(self, model: str, batch_size: int = 32) -> None:
+    def __init__(self, model: str, batch_size: int = 32, cache_size: int = 20_000) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()
         self.name = model
         self.batch_size = batch_size
         self._model = SentenceTransformer(model, device="cpu")
@@ -38,6 +41,8 @@ class Embedder:
             prompts = dict(E5_PROMPTS)
         self._prompts = prompts
         self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
 
     @property
     def dim(self) -> int:
@@ -67,5 +72,25 @@ class Embedder:
         return self._encode(texts, self._prompts.get("passage", ""), progress)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Embed questions with the query prompt; rows are L2-normalised."""
-        return self._encode(texts, self._prompts.get("query", ""), False)
+        """Embed questions with the query prompt; rows are L2-normalised (cached)."""
+        return self._cached(texts, "query")
+
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
+        """Embed short evidence sentences as passages, remembering recent ones."""
+        return self._cached(texts, "passage")
+
+    def _cached(self, texts: list[str], kind: str) -> np.ndarray:
+        """Encode only the texts not seen recently; keep an LRU of the results."""
+        with self._lock:
+            known = {t: self._cache[(kind, t)] for t in texts if (kind, t) in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        known.update(zip(missing, self._encode(missing, self._prompts.get(kind, ""), False)))
+        with self._lock:
+            for text in texts:
+                self._cache[(kind, text)] = known[text]
+                self._cache.move_to_end((kind, text))
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([known[t] for t in texts])

@@ -1,0 +1,517 @@
+"""The HTTP API: ask (JSON or server-sent events), citations, documents, conversations, ingest.
+
+Every error is JSON `{"error": {"code": ..., "message": ...}}`. Blocking work (the model, Chroma
+over HTTP, sqlite) runs in the threadpool so the event loop stays free. When Chroma cannot be
+reached the API answers 503 `store_unavailable`; the next request tries again (re-fetching the
+collections), so the app recovers by itself once Chroma is back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.citations import Answer, CitationContext, CitationNotFound, lookup
+from assistant.engine import Engine, validate_question
+from index.store import StoreError
+
+log = logging.getLogger("sanad.api")
+T = TypeVar("T")
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "store_unavailable",
+}
+
+
+# --- models -------------------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    """A machine-readable code and a human-readable message."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class AskRequest(BaseModel):
+    """A question, optionally within a conversation and restricted to languages/documents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
+    conversation_id: str | None = Field(None, description="Continue this conversation.")
+    languages: list[Literal["ar", "en", "id"]] | None = Field(
+        None, description="Only cite passages in these languages."
+    )
+    doc_ids: list[str] | None = Field(None, description="Only cite these documents.")
+    stream: bool = Field(False, description="Answer as server-sent events (delta, answer).")
+
+
+class DocumentSummary(BaseModel):
+    """One ingested document's metadata."""
+
+    doc_id: str
+    title: str
+    lang: str
+    source: str
+    published: str | None
+    n_chunks: int
+
+
+class DocumentPage(BaseModel):
+    """One page of the document list."""
+
+    total: int
+    offset: int
+    limit: int
+    documents: list[DocumentSummary]
+
+
+class DocumentText(BaseModel):
+    """A document with its full original text (citation offsets index into `text`)."""
+
+    doc_id: str
+    title: str
+    lang: str
+    source: str
+    published: str | None
+    text: str
+
+
+class IngestRequest(BaseModel):
+    """Files or folders (paths on the server) to ingest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = Field(min_length=1, description="Files or folders on the server.")
+    sync: bool = Field(False, description="Also remove documents whose files are gone.")
+
+
+class IngestResult(BaseModel):
+    """What one ingestion run did (the fields of index.pipeline.IngestReport)."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    skipped: list[tuple[str, str]]
+    repaired: int
+    chunks_embedded: int
+    tokens_embedded: int
+    seconds: float
+    summary: str
+
+
+class Health(BaseModel):
+    """Liveness and readiness: the model, Chroma and the corpus size."""
+
+    status: Literal["ok", "degraded"]
+    model_loaded: bool
+    chroma: Literal["reachable", "unreachable"]
+    documents: int | None
+    chunks: int | None
+    error: ErrorDetail | None = None
+
+
+# --- errors -------------------------------------------------------------------------------
+class ApiError(Exception):
+    """An error with an HTTP status, a code and a message for the client."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The JSON error shape."""
+    return {"error": {"code": code, "message": message}}
+
+
+def _error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether an exception means Chroma is unreachable or unusable (rather than a bug)."""
+    if isinstance(exc, StoreError | httpx.TransportError | ConnectionError | TimeoutError):
+        return True
+    try:
+        from chromadb.errors import ChromaError
+    except ImportError:  # pragma: no cover - chromadb is a dependency
+        return False
+    return isinstance(exc, ChromaError)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    """A short human sentence for pydantic's validation errors."""
+    parts = []
+    for err in exc.errors():
+        kind = err.get("type", "")
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        if kind == "json_invalid":
+            parts.append("the request body is not valid JSON")
+            continue
+        if kind == "missing" and not loc:
+            parts.append("the request body is missing (expected a JSON object)")
+            continue
+        where = ".".join(loc) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid value')}")
+    return "invalid request: " + "; ".join(parts or ["the request is malformed"])
+
+
+# --- the store guard ----------------------------------------------------------------------
+class StoreGuard:
+    """Runs store work in the threadpool, maps Chroma failures to 503 and recovers afterwards."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._stale = False
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        """Where Chroma lives, for messages."""
+        settings = self.engine.settings
+        return settings.chroma_url or str(Path(settings.data_dir) / "chroma")
+
+    def unavailable(self, exc: BaseException) -> ApiError:
+        """Note the failure (the next call re-fetches the collections) and build the 503."""
+        self._stale = True
+        log.warning("vector store unavailable at %s: %s: %s", self.where, type(exc).__name__, exc)
+        return ApiError(
+            503,
+            "store_unavailable",
+            f"the vector store (Chroma at {self.where}) is unreachable; retry shortly",
+        )
+
+    def refresh(self) -> None:
+        """After a failure, fetch the collections again (Chroma may have been recreated)."""
+        if not self._stale:
+            return
+        with self._lock:
+            store = self.engine.__dict__.get("store")  # only if already opened
+            if store is not None:
+                store.chunks = store.client.get_collection(store.name, embedding_function=None)
+                store.docs = store.client.get_collection(
+                    f"{store.name}-docs", embedding_function=None
+                )
+            self._stale = False
+
+    def _run(self, fn: Callable[[], T]) -> T:
+        self.refresh()
+        return fn()
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` in the threadpool; a Chroma failure becomes ApiError(503)."""
+        try:
+            return await run_in_threadpool(self._run, fn)
+        except ApiError:
+            raise
+        except Exception as exc:
+            if is_store_failure(exc):
+                raise self.unavailable(exc) from exc
+            raise
+
+
+# --- the app ------------------------------------------------------------------------------
+def _app_version() -> str:
+    try:
+        return version("sanad")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "0.0.0"
+
+
+def _sse(event: str, data: Any) -> bytes:
+    """One server-sent event."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+BEARER = HTTPBearer(
+    auto_error=False, description="Required on every /api route when SANAD_API_TOKEN is set."
+)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or wrong bearer token"},
+    422: {"model": ErrorResponse, "description": "Invalid request"},
+    503: {"model": ErrorResponse, "description": "Chroma is unreachable"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Unknown id"}
+}
+
+
+def create_api(engine: Engine) -> FastAPI:
+    """The FastAPI app: JSON API under /api, /healthz, OpenAPI at /api/openapi.json."""
+    settings = engine.settings
+    guard = StoreGuard(engine)
+    ingest_lock = threading.Lock()
+
+    app = FastAPI(
+        title="Sanad",
+        description="Multilingual (ar/en/id) news QA with exact citations.",
+        version=_app_version(),
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+
+    # -- error handlers --
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error_response(422, "invalid_request", _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        message = str(exc.detail) if exc.detail else code.replace("_", " ")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.method} {request.url.path}"
+        return _error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_store_failure(exc):
+            err = guard.unavailable(exc)
+            return _error_response(err.status, err.code, err.message)
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error_response(500, "internal_error", "internal server error (see the server log)")
+
+    # -- auth --
+    async def require_token(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+    ) -> None:
+        """Check the bearer token when SANAD_API_TOKEN is set."""
+        token = settings.api_token
+        if not token:
+            return
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise ApiError(
+                401, "unauthorized", "missing bearer token (Authorization: Bearer <token>)",
+                challenge,
+            )
+        if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
+            raise ApiError(401, "unauthorized", "wrong bearer token", challenge)
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(require_token)], responses=ERRORS)
+
+    # -- ask --
+    @api.post(
+        "/ask",
+        response_model=Answer,
+        responses={
+            **NOT_FOUND,
+            200: {
+                "description": "The answer as JSON, or (stream: true) server-sent events: "
+                "`delta` {text} events, then one `answer` event (or an `error` event).",
+                "content": {"text/event-stream": {}},
+            },
+        },
+    )
+    async def ask(body: AskRequest) -> Any:
+        """Answer a question with citations (JSON, or server-sent events when stream is true)."""
+        try:
+            question = validate_question(body.question, settings.max_question_chars)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        if body.conversation_id is not None:
+            known = await run_in_threadpool(engine.conversations.exists, body.conversation_id)
+            if not known:
+                raise ApiError(404, "not_found", f"unknown conversation {body.conversation_id}")
+        args = (question, body.conversation_id, body.languages or None, body.doc_ids or None)
+        if not body.stream:
+            answer = await guard.call(lambda: engine.ask(*args))
+            return JSONResponse(answer.model_dump(mode="json"))
+
+        stream = engine.ask_stream(*args)
+        # The first item comes after retrieval, so store failures still get a proper status.
+        first = await guard.call(lambda: next(stream, None))
+        return StreamingResponse(
+            _events(first, stream),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def _events(first: str | Answer | None, stream: Any) -> AsyncIterator[bytes]:
+        """Server-sent events for an answer stream whose first item was already taken."""
+
+        def event(item: str | Answer) -> bytes:
+            if isinstance(item, Answer):
+                return _sse("answer", item.model_dump(mode="json"))
+            return _sse("delta", {"text": item})
+
+        try:
+            if first is None:
+                raise RuntimeError("the answerer produced nothing")
+            yield event(first)
+            if isinstance(first, Answer):
+                return
+            async for item in iterate_in_threadpool(stream):
+                yield event(item)
+        except Exception as exc:
+            if is_store_failure(exc):
+                err = guard.unavailable(exc)
+                yield _sse("error", error_body(err.code, err.message))
+            else:
+                log.exception("error while streaming an answer")
+                yield _sse("error", error_body("internal_error", "the answer failed midway"))
+
+    # -- citations, documents, conversations --
+    @api.get("/citations/{citation_id:path}", response_model=CitationContext, responses=NOT_FOUND)
+    async def citation(citation_id: str) -> Any:
+        """A citation's quote, its document's metadata and the text around it."""
+
+        def find() -> CitationContext:
+            return lookup(engine.store, citation_id)
+
+        try:
+            found = await guard.call(find)
+        except CitationNotFound as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        return JSONResponse(found.model_dump(mode="json"))
+
+    @api.get("/documents", response_model=DocumentPage)
+    async def documents(
+        offset: Annotated[int, Query(ge=0, description="Skip this many documents.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=500, description="Return at most this many.")] = 50,
+    ) -> DocumentPage:
+        """The ingested documents, ordered by source, one page at a time."""
+        docs = await guard.call(lambda: engine.store.documents())
+        docs.sort(key=lambda d: (d.source, d.doc_id))
+        page = [
+            DocumentSummary(
+                doc_id=d.doc_id,
+                title=d.title,
+                lang=d.lang,
+                source=d.source,
+                published=d.published,
+                n_chunks=d.n_chunks,
+            )
+            for d in docs[offset : offset + limit]
+        ]
+        return DocumentPage(total=len(docs), offset=offset, limit=limit, documents=page)
+
+    @api.get("/documents/{doc_id}", response_model=DocumentText, responses=NOT_FOUND)
+    async def document(doc_id: str) -> DocumentText:
+        """One document's metadata and full original text."""
+        found = await guard.call(lambda: engine.store.document(doc_id))
+        if found is None:
+            raise ApiError(404, "not_found", f"no document {doc_id} in the index")
+        doc, text = found
+        return DocumentText(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            lang=doc.lang,
+            source=doc.source,
+            published=doc.published,
+            text=text,
+        )
+
+    @api.get("/conversations/{conversation_id}", responses=NOT_FOUND)
+    async def conversation(conversation_id: str) -> dict[str, Any]:
+        """A conversation's turns with their answers and citations."""
+        conversations = engine.conversations
+        if not await run_in_threadpool(conversations.exists, conversation_id):
+            raise ApiError(404, "not_found", f"unknown conversation {conversation_id}")
+        return await run_in_threadpool(conversations.export, conversation_id)
+
+    # -- ingest (admin) --
+    @api.post(
+        "/ingest",
+        response_model=IngestResult,
+        responses={403: {"model": ErrorResponse, "description": "No API token configured"}},
+    )
+    async def ingest(body: IngestRequest) -> IngestResult:
+        """Ingest files or folders on the server (needs SANAD_API_TOKEN to be set)."""
+        if not settings.api_token:
+            raise ApiError(
+                403,
+                "forbidden",
+                "ingestion over the API is disabled: set SANAD_API_TOKEN on the server and "
+                "send it as a bearer token (or run `sanad ingest` on the server)",
+            )
+        paths = [Path(p) for p in body.paths]
+        for path in paths:
+            if not path.exists():
+                raise ApiError(422, "invalid_request", f"no such file or directory: {path}")
+
+        def run() -> Any:
+            with ingest_lock:  # one ingestion at a time per process
+                return engine.ingest(paths, sync=body.sync, progress=False)
+
+        try:
+            report = await guard.call(run)
+        except FileNotFoundError as exc:  # removed between the check and the run
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        return IngestResult(**dataclasses.asdict(report), summary=report.summary())
+
+    app.include_router(api)
+
+    # -- health --
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+    async def healthz() -> JSONResponse:
+        """Readiness: 200 when Chroma answers, 503 (status degraded) when it does not."""
+        try:
+            _, n_docs, n_chunks = await guard.call(lambda: engine.store.generation())
+        except ApiError as err:
+            health = Health(
+                status="degraded",
+                model_loaded="embedder" in vars(engine),
+                chroma="unreachable",
+                documents=None,
+                chunks=None,
+                error=ErrorDetail(code=err.code, message=err.message),
+            )
+            return JSONResponse(health.model_dump(mode="json"), status_code=503)
+        health = Health(
+            status="ok",
+            model_loaded="embedder" in vars(engine),
+            chroma="reachable",
+            documents=n_docs,
+            chunks=n_chunks,
+        )
+        return JSONResponse(health.model_dump(mode="json", exclude_none=True))
+
+    return app

@@ -1,0 +1,305 @@
+"""The HTTP API on the real seed index, a real Chroma server outage, tokens, SSE and ingest."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_api
+from assistant.config import Settings
+from tests.chroma_server import ChromaServer, free_port
+from tests.conftest import SEEDS, make_engine
+
+ASK = {
+    "en": "Who trained Haftar's militias in street warfare?",
+    "ar": "من درّب ميليشيات حفتر على حرب الشوارع؟",
+    "id": "Siapa yang mengoordinasikan pelatihan pasukan Haftar?",
+}
+
+
+@pytest.fixture(scope="module")
+def client(seed_engine) -> TestClient:
+    """The API over the shared, read-only seed index (no token configured)."""
+    return TestClient(create_api(seed_engine))
+
+
+@pytest.fixture
+def admin(tmp_path, embedder) -> TestClient:
+    """The API over an empty private index with SANAD_API_TOKEN=secret."""
+    return TestClient(create_api(make_engine(tmp_path, embedder, api_token="secret")))
+
+
+AUTH = {"Authorization": "Bearer secret"}
+
+
+def assert_error(response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["code"] == code
+    assert body["error"]["message"] and "Traceback" not in body["error"]["message"]
+    return body["error"]["message"]
+
+
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    """Parse a text/event-stream body into (event, data) pairs."""
+    events = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+# --- happy paths ----------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", ["ar", "en", "id"])
+def test_ask_cites_exact_document_spans(client, lang):
+    response = client.post("/api/ask", json={"question": ASK[lang]})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["grounded"] and answer["citations"], answer
+    assert answer["language"] == lang and answer["conversation_id"]
+    texts: dict[str, str] = {}
+    for c in answer["citations"]:
+        if c["doc_id"] not in texts:
+            doc = client.get(f"/api/documents/{c['doc_id']}")
+            assert doc.status_code == 200
+            texts[c["doc_id"]] = doc.json()["text"]
+        assert texts[c["doc_id"]][c["start"] : c["end"]] == c["quote"]
+        assert f"[{c['n']}]" in answer["text"]
+
+
+def test_ask_filters_by_language(client):
+    response = client.post("/api/ask", json={"question": ASK["en"], "languages": ["ar"]})
+    assert response.status_code == 200, response.text
+    assert {c["lang"] for c in response.json()["citations"]} <= {"ar"}
+
+
+def test_citation_lookup_of_an_answer_id(client):
+    answer = client.post("/api/ask", json={"question": ASK["en"]}).json()
+    cited = answer["citations"][0]
+    response = client.get(f"/api/citations/{cited['id']}")
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert found["citation"]["quote"] == cited["quote"]
+    assert found["citation"]["id"] == cited["id"]
+    assert cited["quote"] in found["context"]
+
+
+def test_documents_are_paged(client):
+    everything = client.get("/api/documents").json()
+    assert everything["total"] == 5 and everything["offset"] == 0 and everything["limit"] == 50
+    docs = everything["documents"]
+    assert len(docs) == 5
+    assert set(docs[0]) == {"doc_id", "title", "lang", "source", "published", "n_chunks"}
+    assert {d["lang"] for d in docs} == {"ar", "en", "id"}
+    page = client.get("/api/documents", params={"offset": 1, "limit": 2}).json()
+    assert page["total"] == 5 and page["documents"] == docs[1:3]
+    assert client.get("/api/documents", params={"offset": 9}).json()["documents"] == []
+    doc = client.get(f"/api/documents/{docs[0]['doc_id']}").json()
+    assert set(doc) == {"doc_id", "title", "lang", "source", "published", "text"}
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}):
+        assert_error(client.get("/api/documents", params=bad), 422, "invalid_request")
+
+
+def test_conversation_export_after_two_asks(client):
+    first = client.post("/api/ask", json={"question": ASK["en"]}).json()
+    cid = first["conversation_id"]
+    follow = {"question": "Who coordinated it?", "conversation_id": cid}
+    second = client.post("/api/ask", json=follow)
+    assert second.status_code == 200 and second.json()["conversation_id"] == cid
+    export = client.get(f"/api/conversations/{cid}")
+    assert export.status_code == 200
+    turns = export.json()["turns"]
+    assert export.json()["conversation_id"] == cid
+    assert [t["n"] for t in turns] == [1, 2]
+    assert turns[0]["answer"]["citations"] == first["citations"]
+    assert "Haftar" in turns[1]["standalone"]
+
+
+def test_streamed_answer_as_server_sent_events(client):
+    with client.stream("POST", "/api/ask", json={"question": ASK["ar"], "stream": True}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(r.read().decode())
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "answer" and kinds.count("answer") == 1 and "error" not in kinds
+    deltas = [data["text"] for kind, data in events if kind == "delta"]
+    assert deltas
+    answer = events[-1][1]
+    assert answer["grounded"] and answer["citations"] and answer["conversation_id"]
+    assert "".join(deltas) == answer["text"]
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "model_loaded": True,
+        "chroma": "reachable",
+        "documents": 5,
+        "chunks": response.json()["chunks"],
+    }
+    assert response.json()["chunks"] >= 5
+
+
+def test_openapi_lists_every_route(client):
+    schema = client.get("/api/openapi.json").json()
+    assert {
+        "/api/ask",
+        "/api/citations/{citation_id}",
+        "/api/documents",
+        "/api/documents/{doc_id}",
+        "/api/conversations/{conversation_id}",
+        "/api/ingest",
+        "/healthz",
+    } <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/ask"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert client.get("/api/docs").status_code == 200
+
+
+# --- errors -----------------------------------------------------------------------------------
+def test_bad_questions_and_bodies_are_422(client):
+    assert "empty" in assert_error(
+        client.post("/api/ask", json={"question": "   "}), 422, "invalid_request"
+    )
+    assert "2000" in assert_error(
+        client.post("/api/ask", json={"question": "x" * 2001}), 422, "invalid_request"
+    )
+    message = assert_error(
+        client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"}),
+        422,
+        "invalid_request",
+    )
+    assert "JSON" in message
+    assert "question" in assert_error(client.post("/api/ask", json={}), 422, "invalid_request")
+    assert "languages" in assert_error(
+        client.post("/api/ask", json={"question": "Who?", "languages": ["fr"]}),
+        422,
+        "invalid_request",
+    )
+    assert_error(client.post("/api/ask", json=["question"]), 422, "invalid_request")
+
+
+def test_unknown_ids_are_404(client):
+    assert "no document" in assert_error(
+        client.get("/api/citations/0123456789abcdef:0-10"), 404, "not_found"
+    )
+    assert "malformed" in assert_error(client.get("/api/citations/not-an-id"), 404, "not_found")
+    assert_error(client.get("/api/documents/0123456789abcdef"), 404, "not_found")
+    assert_error(client.get("/api/conversations/no-such-conversation"), 404, "not_found")
+    assert_error(
+        client.post("/api/ask", json={"question": ASK["en"], "conversation_id": "nope"}),
+        404,
+        "not_found",
+    )
+    assert_error(client.get("/api/no-such-route"), 404, "not_found")
+    assert_error(client.delete("/api/documents"), 405, "method_not_allowed")
+
+
+def test_token_is_required_on_api_but_not_healthz(admin):
+    assert "missing" in assert_error(admin.get("/api/documents"), 401, "unauthorized")
+    wrong = admin.get("/api/documents", headers={"Authorization": "Bearer nope"})
+    assert "wrong" in assert_error(wrong, 401, "unauthorized")
+    assert wrong.headers["www-authenticate"] == "Bearer"
+    assert_error(admin.post("/api/ask", json={"question": ASK["en"]}), 401, "unauthorized")
+    ok = admin.get("/api/documents", headers=AUTH)
+    assert ok.status_code == 200 and ok.json()["total"] == 0
+    assert admin.get("/healthz").status_code == 200
+
+
+def test_ingest_needs_a_configured_token(client, tmp_path):
+    message = assert_error(
+        client.post("/api/ingest", json={"paths": [str(tmp_path)]}), 403, "forbidden"
+    )
+    assert "SANAD_API_TOKEN" in message
+
+
+def test_ingest_with_the_token(admin, tmp_path):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "a.txt").write_text(
+        "Solar farm opens\n\nThe new solar farm near Tobruk produces 50 megawatts. "
+        "Engineers from three countries built it in two years.\n",
+        encoding="utf-8",
+    )
+    (folder / "b.txt").write_text(
+        "Pelabuhan baru\n\nPelabuhan baru di Misrata dibuka pada hari Senin. "
+        "Pelabuhan itu dapat menampung kapal kontainer besar.\n",
+        encoding="utf-8",
+    )
+    body = {"paths": [str(folder)]}
+    assert_error(admin.post("/api/ingest", json=body), 401, "unauthorized")
+    missing = tmp_path / "missing"
+    message = assert_error(
+        admin.post("/api/ingest", json={"paths": [str(missing)]}, headers=AUTH),
+        422,
+        "invalid_request",
+    )
+    assert str(missing) in message
+    assert_error(admin.post("/api/ingest", json={"paths": []}, headers=AUTH), 422,
+                 "invalid_request")
+    report = admin.post("/api/ingest", json=body, headers=AUTH)
+    assert report.status_code == 200, report.text
+    data = report.json()
+    assert len(data["added"]) == 2 and data["chunks_embedded"] >= 2 and data["summary"]
+    assert admin.get("/api/documents", headers=AUTH).json()["total"] == 2
+    again = admin.post("/api/ingest", json={**body, "sync": True}, headers=AUTH).json()
+    assert len(again["unchanged"]) == 2 and again["chunks_embedded"] == 0
+    answer = admin.post("/api/ask", json={"question": "How much power does the solar farm "
+                                          "near Tobruk produce?"}, headers=AUTH).json()
+    assert answer["grounded"] and "50 megawatts" in answer["text"]
+
+
+def test_unexpected_errors_are_500_without_details(tmp_path):
+    def boom():
+        raise RuntimeError("secret internal detail")
+
+    engine = SimpleNamespace(
+        settings=Settings(data_dir=tmp_path / "data"), store=SimpleNamespace(documents=boom)
+    )
+    client = TestClient(create_api(engine), raise_server_exceptions=False)
+    message = assert_error(client.get("/api/documents"), 500, "internal_error")
+    assert "secret" not in message
+
+
+# --- Chroma outage and recovery ----------------------------------------------------------------
+def test_chroma_outage_is_503_and_recovers_without_restart(tmp_path, embedder):
+    path, port = tmp_path / "chroma-server", free_port()
+    server = ChromaServer(path, port).start()
+    try:
+        engine = make_engine(tmp_path, embedder, chroma_url=server.url)
+        engine.ingest([SEEDS], progress=False)
+        client = TestClient(create_api(engine))
+        question = {"question": ASK["en"]}
+        assert client.post("/api/ask", json=question).json()["grounded"]
+        assert client.get("/healthz").status_code == 200
+
+        server.stop()
+        message = assert_error(client.post("/api/ask", json=question), 503, "store_unavailable")
+        assert server.url in message and "unreachable" in message
+        assert_error(client.post("/api/ask", json={**question, "stream": True}), 503,
+                     "store_unavailable")
+        assert_error(client.get("/api/documents"), 503, "store_unavailable")
+        cited = "0123456789abcdef:0-10"
+        assert_error(client.get(f"/api/citations/{cited}"), 503, "store_unavailable")
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.json()["status"] == "degraded"
+        assert health.json()["chroma"] == "unreachable"
+        assert health.json()["error"]["code"] == "store_unavailable"
+
+        server = ChromaServer(path, port).start()  # same port and data: the app recovers
+        again = client.post("/api/ask", json=question)
+        assert again.status_code == 200, again.text
+        assert again.json()["grounded"] and again.json()["citations"]
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json()["documents"] == 5
+    finally:
+        server.stop()
