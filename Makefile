@@ -20,7 +20,7 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/sanad ingest
-	$(BIN)/sanad search
+	$(BIN)/sanad serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -172,6 +172,28 @@ def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
             print(f"error: {exc}")
 
 
+def cmd_serve(engine: Engine, args: argparse.Namespace) -> int:
+    """Serve the chat UI at / and the API at /api (one process, one model)."""
+    from ui.server import serve  # the CLI is the composition root: it may reach the UI
+
+    serve(engine, args.host or engine.settings.host, args.port or engine.settings.port)
+    return 0
+
+
+def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
+    """Retrieval quality of the shipped retriever on the public evaluation sets."""
+    import tempfile
+
+    from assistant.evaluation import TASKS, evaluate_retrieval
+
+    for name in args.task:
+        task = TASKS[name](args.eval_dir)
+        with tempfile.TemporaryDirectory() as tmp:
+            metrics = evaluate_retrieval(task, engine.settings, engine.embedder, Path(tmp))
+        print(json.dumps({"task": name, **metrics}, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="sanad", description=__doc__)
@@ -204,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", type=_langs, default=None)
     p.add_argument("--doc", action="append", default=None)
     p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("serve", help="serve the browser chat and the HTTP API")
+    p.add_argument("--host", default=None, help="default SANAD_HOST")
+    p.add_argument("--port", type=int, default=None, help="default SANAD_PORT")
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("eval", help="retrieval metrics on ../shared/eval")
+    p.add_argument("--task", action="append", choices=["tydi-mixed", "xquad-mixed",
+                   "xquad-en-ar", "xquad-ar-en"], default=None)
+    p.add_argument("--eval-dir", type=Path, default=None)
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
@@ -213,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     if getattr(args, "k", 0) is None:
         args.k = settings.top_k
+    if args.command == "eval":
+        from assistant.evaluation import DEFAULT_EVAL_DIR
+
+        args.task = args.task or ["tydi-mixed", "xquad-mixed"]
+        args.eval_dir = args.eval_dir or DEFAULT_EVAL_DIR
     engine = Engine(settings)
     try:
         return args.func(engine, args)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -148,6 +149,42 @@ def grouped_metrics(
     return out
 
 
+def write_corpus(task: Task, folder: Path) -> None:
+    """One text file per passage, named by its key (the key is the file's stem)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in task.passages:
+        (folder / f"{p.key}.txt").write_text(p.text, encoding="utf-8")
+
+
 def unique_keys(keys: Sequence[str]) -> list[str]:
     """Keys in first-seen order without repeats (several chunks may share a passage)."""
     return list(dict.fromkeys(keys))
+
+
+TASKS: dict[str, Callable[[Path], Task]] = {
+    "tydi-mixed": tydi_mixed,
+    "xquad-mixed": xquad_mixed,
+    "xquad-en-ar": lambda d: xquad_cross("en", "ar", d),
+    "xquad-ar-en": lambda d: xquad_cross("ar", "en", d),
+}
+
+
+def evaluate_retrieval(task: Task, settings: Any, embedder: Any, workdir: Path) -> dict:
+    """Index the task's passages in a scratch store and score the shipped retriever."""
+    from assistant.engine import Engine
+
+    corpus = workdir / "corpus"
+    write_corpus(task, corpus)
+    scratch = settings.model_copy(update={"data_dir": workdir / "data", "collection": "eval"})
+    engine = Engine(scratch, embedder=embedder)
+    engine.ingest([corpus], progress=True)
+    ranked = [
+        unique_keys([Path(h.chunk.source).stem for h in engine.retriever.search(q.text, 60)])
+        for q in task.questions
+    ]
+    langs = {p.key: p.lang for p in task.passages}
+    return grouped_metrics(
+        gold_ranks(ranked, task.questions),
+        task.questions,
+        lambda q: f"{q.lang}-{'same' if langs[q.gold] == q.lang else 'cross'}",
+    )

@@ -8,15 +8,8 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.engine import Engine
-from assistant.evaluation import Task
+from assistant.evaluation import Task, write_corpus
 from index.pipeline import IngestReport
-
-
-def write_corpus(task: Task, folder: Path) -> None:
-    """One text file per passage, named by its key."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for p in task.passages:
-        (folder / f"{p.key}.txt").write_text(p.text, encoding="utf-8")
 
 
 def key_of(source: str) -> str:

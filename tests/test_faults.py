@@ -1,0 +1,118 @@
+"""Faults: ingestion killed mid-run, foreign or damaged data directories, lost model cache."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.engine import Engine
+from index.models import ensure_default_model
+from index.store import StoreError, open_client
+from tests.conftest import SEEDS, make_engine
+
+
+def grown_corpus(folder: Path, copies: int) -> Path:
+    """The seeds, several times over with a distinct closing line each (distinct documents)."""
+    folder.mkdir(parents=True)
+    for i in range(copies):
+        for seed in sorted(SEEDS.iterdir()):
+            text = seed.read_text(encoding="utf-8")
+            (folder / f"{i:02d}_{seed.name}").write_text(f"{text}\nEdition {i}.\n", "utf-8")
+    return folder
+
+
+def ingest_process(corpus: Path, data: Path) -> subprocess.Popen:
+    env = {**os.environ, "SANAD_DATA_DIR": str(data)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ingest", str(corpus), "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def assert_consistent(engine: Engine, expected_docs: int) -> None:
+    docs = engine.store.documents()
+    assert len(docs) == expected_docs
+    counts = engine.store.chunk_doc_ids()
+    assert counts == {d.doc_id: d.n_chunks for d in docs}  # no orphans, nothing missing
+    derived = engine.retriever.derived()
+    stored = [i for ids, _, _ in engine.store.iter_chunks(False, ["metadatas"]) for i in ids]
+    assert sorted(derived.ids) == sorted(stored) and len(set(stored)) == len(stored)
+
+
+def test_ingest_killed_at_several_points_then_completed(tmp_path, embedder):
+    corpus = grown_corpus(tmp_path / "corpus", copies=6)
+    data = tmp_path / "data"
+    for delay in (4.0, 9.0, 14.0):
+        proc = ingest_process(corpus, data)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    engine = make_engine(tmp_path, embedder)
+    report = engine.ingest([corpus], progress=False)
+    assert not report.skipped
+    assert_consistent(engine, expected_docs=30)
+    assert engine.ingest([corpus], progress=False).chunks_embedded == 0
+
+
+def test_foreign_data_directory_is_refused(tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_bytes(b"precious")
+    with pytest.raises(StoreError, match=str(foreign)):
+        open_client(foreign)
+    assert (foreign / "thesis.docx").read_bytes() == b"precious"
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "search", "x"],
+        env={**os.environ, "SANAD_DATA_DIR": str(foreign)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode != 0 and str(foreign) in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_damaged_chroma_files_are_reported_not_recreated(tmp_path, embedder):
+    engine = make_engine(tmp_path, embedder)
+    engine.ingest([SEEDS], progress=False)
+    database = tmp_path / "data" / "chroma" / "chroma.sqlite3"
+    assert database.exists()
+    database.write_bytes(b"this is not a database" * 100)
+    run = subprocess.run(  # a fresh process, as after a restart
+        [sys.executable, "-m", "assistant.cli", "search", "Haftar"],
+        env={**os.environ, "SANAD_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode != 0, run.stdout
+    assert str(tmp_path / "data") in run.stderr and "Traceback" not in run.stderr
+    assert database.read_bytes().startswith(b"this is not a database")  # nothing dropped
+
+
+def test_deleted_model_cache_is_rebuilt(tmp_path):
+    folder = ensure_default_model(tmp_path / "models")
+    weights = folder / "model.safetensors"
+    size = weights.stat().st_size
+    import shutil
+
+    shutil.rmtree(folder)
+    again = ensure_default_model(tmp_path / "models")
+    assert again == folder and (again / "model.safetensors").stat().st_size == size
+
+
+def test_settings_reject_bad_values():
+    with pytest.raises(ValueError):
+        Settings(chunk_tokens=3)
+    with pytest.raises(StoreError, match="http://host:port"):
+        open_client(Path("unused"), "ftp://example")
