@@ -1,0 +1,324 @@
+"""The Gradio UI in a real browser (Playwright driving Debian's chromium) over the real server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from assistant.engine import Engine
+from tests.conftest import SEEDS, make_engine
+from ui.app import document_choices, make_respond, render_article, render_transcript
+from ui.server import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SCRIPT = "<script>window.__pwned=1</script>"
+IMG = '<img src=x onerror="window.__pwned=1">'
+INJECTION_DOC = f"""Misrata port strike {IMG} halts fuel imports
+
+MISRATA, Libya - Dockworkers at the port of Misrata went on strike on Monday over unpaid wages, \
+halting fuel and grain imports into western Libya.
+Striking workers hung a banner reading {SCRIPT} on the main gate of Misrata port during the strike.
+The port authority said ships were waiting offshore and that talks with the dockworkers' union \
+would resume on Wednesday.
+A union spokesman said the strike at Misrata port would continue until the workers were paid \
+{IMG} in full.
+"""
+Q_AR = "من يدرّب قوات حفتر على حرب الشوارع؟"
+Q_EN = "Who has been training Haftar's forces in street warfare?"
+Q_INJECTION = "What did the banner at Misrata port say during the strike?"
+TIMEOUT_MS = 60_000
+TEXT_GAPS = """el => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const text = range.getBoundingClientRect(), box = el.getBoundingClientRect();
+  return {left: text.left - box.left, right: box.right - text.right};
+}"""
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium (installed with apt when missing; never `playwright install`)."""
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
+    if not CHROMIUM.exists():
+        try:
+            subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
+            subprocess.run(
+                ["apt-get", "install", "-y", "chromium"],
+                check=True,
+                capture_output=True,
+                timeout=900,
+                env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            pytest.skip(f"chromium is missing and `apt-get install chromium` failed: {exc}")
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is missing after apt-get install")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def ui_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
+    """The seeds plus a news article that carries script and onerror injections."""
+    tmp = tmp_path_factory.mktemp("ui")
+    extra = tmp / "extra"
+    extra.mkdir()
+    (extra / "misrata.txt").write_text(INJECTION_DOC, encoding="utf-8")
+    engine = make_engine(tmp, embedder)
+    engine.ingest([SEEDS, extra], progress=False)
+    return engine
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(ui_engine: Engine) -> Iterator[str]:
+    """The real app (API + UI) served by uvicorn in a background thread."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(ui_engine), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
+    """One headless chromium for the module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=LAUNCH_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, server_url: str) -> Iterator[Any]:
+    """A fresh page on the UI, failing the test on any dialog (alert, confirm, prompt)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server_url)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    page.goto(server_url + "/")
+    page.wait_for_selector("#sanad-question textarea")
+    yield page
+    context.close()
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type a question, send it and wait for its finished answer; return that message."""
+    answers = page.locator("#sanad-transcript .sanad-bot:not(.sanad-pending)")
+    before = answers.count()
+    page.fill("#sanad-question textarea", question)
+    page.press("#sanad-question textarea", "Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll("
+        "'#sanad-transcript .sanad-bot:not(.sanad-pending)').length > n",
+        arg=before,
+        timeout=TIMEOUT_MS,
+    )
+    return answers.nth(before)
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a full-page screenshot to tests/artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+# --- browser tests -----------------------------------------------------------------------------
+def test_arabic_and_english_in_one_conversation(page: Any) -> None:
+    ar = ask(page, Q_AR)
+    en = ask(page, Q_EN)
+    messages = page.locator("#sanad-transcript .sanad-msg")
+    assert messages.count() == 4  # two questions, two answers
+    for i in range(4):
+        assert messages.nth(i).get_attribute("dir") == "auto"
+    direction = "el => getComputedStyle(el).direction"
+    assert [messages.nth(i).evaluate(direction) for i in range(4)] == ["rtl", "rtl", "ltr", "ltr"]
+    # Rendered alignment: the Arabic question hugs the right edge, the English one the left.
+    gaps = [messages.nth(i).locator(".sanad-line").evaluate(TEXT_GAPS) for i in (0, 2)]
+    assert gaps[0]["right"] < 20 < gaps[0]["left"], gaps
+    assert gaps[1]["left"] < 20 < gaps[1]["right"], gaps
+
+    for answer in (ar, en):
+        markers = answer.locator("a.sanad-marker")
+        assert markers.count() >= 1
+        assert markers.first.inner_text() == "[1]"
+        assert markers.first.get_attribute("href").startswith("/api/citations/")
+        # the markers close their sentence: last thing inside the same dir=auto element
+        assert answer.locator(".sanad-line").first.evaluate(
+            "el => el.lastElementChild.classList.contains('sanad-markers')"
+        )
+
+    sources = page.locator("#sanad-sources li.sanad-source")
+    cited = {m.get_attribute("data-cid") for m in en.locator("a.sanad-marker").all()}
+    assert {s.get_attribute("data-cid") for s in sources.all()} == cited
+    langs = sources.locator(".sanad-badge").all_inner_texts()
+    assert set(langs) <= {"AR", "EN", "ID", "ar", "en", "id"} and len(langs) == sources.count()
+    assert {lang.lower() for lang in langs} >= {"en"}
+    for i in range(sources.count()):
+        assert sources.nth(i).locator(".sanad-quote").get_attribute("dir") == "auto"
+        assert sources.nth(i).locator(".sanad-quote").inner_text().strip()
+    assert "ms" in page.locator("#sanad-timings").inner_text()
+    screenshot(page, "chat_ar_en.png")
+
+    page.click("#sanad-new")
+    page.wait_for_function(
+        "() => !document.querySelector('#sanad-transcript .sanad-msg')", timeout=TIMEOUT_MS
+    )
+    assert page.locator("#sanad-sources li.sanad-source").count() == 0
+
+
+def test_marker_opens_article_with_highlight(page: Any, server_url: str) -> None:
+    answer = ask(page, Q_AR)
+    marker = answer.locator("a.sanad-marker").last
+    cid = marker.get_attribute("data-cid")
+    marker.click()
+    article = page.locator(f'#sanad-article .sanad-article[data-cid="{cid}"]')
+    article.wait_for()
+    mark = article.locator("mark")
+    assert mark.count() == 1
+    citation = page.request.get(f"{server_url}/api/citations/{cid}").json()["citation"]
+    assert mark.text_content() == citation["quote"]
+    inside = mark.evaluate(
+        """m => {
+          const r = m.getBoundingClientRect();
+          const b = m.closest('.sanad-article-body').getBoundingClientRect();
+          return r.bottom > b.top && r.top < b.bottom && r.bottom > 0 && r.top < innerHeight;
+        }"""
+    )
+    assert inside, "the highlighted quote is not scrolled into view"
+    for paragraph in article.locator(".sanad-article-body p").all()[:5]:
+        assert paragraph.get_attribute("dir") == "auto"
+    screenshot(page, "article_highlight.png")
+
+    # A source in the panel opens its article too, and "copy link" copies the API URL.
+    source = page.locator("#sanad-sources li.sanad-source").first
+    first_cid = source.get_attribute("data-cid")
+    source.locator(".sanad-quote").click()
+    page.locator(f'#sanad-article .sanad-article[data-cid="{first_cid}"] mark').wait_for()
+    source.locator("a.sanad-copy").click()
+    page.wait_for_function(
+        "() => document.querySelector('a.sanad-copy').textContent !== 'copy link'"
+    )
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == f"{server_url}/api/citations/{first_cid}"
+    assert page.request.get(copied).json()["citation"]["id"] == first_cid
+
+
+def test_injected_markup_renders_as_text(page: Any) -> None:
+    answer = ask(page, Q_INJECTION)
+    assert SCRIPT in answer.inner_text()
+    sources = page.locator("#sanad-sources")
+    assert SCRIPT in sources.inner_text()
+    assert IMG in sources.inner_text()  # the title carries the <img onerror>
+    injected = answer.locator("a.sanad-marker").first
+    injected.click()
+    page.locator("#sanad-article mark").wait_for()
+    article_text = page.locator("#sanad-article").inner_text()
+    assert SCRIPT in article_text and IMG in article_text
+    page.wait_for_timeout(500)  # give any injected handler the chance to fire
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    for panel in ("#sanad-transcript", "#sanad-sources", "#sanad-article"):
+        assert page.locator(f"{panel} script, {panel} img").count() == 0
+    assert page.dialogs == []
+    screenshot(page, "injection_literal.png")
+
+
+# --- API and server tests (no browser) ---------------------------------------------------------
+def test_gradio_client_ask_returns_the_answer(server_url: str, ui_engine: Engine) -> None:
+    from gradio_client import Client
+
+    client = Client(server_url + "/", verbose=False)
+    answer = client.predict(Q_EN, api_name="/ask")
+    assert isinstance(answer, dict) and answer["grounded"] and answer["citations"]
+    for citation in answer["citations"]:
+        _, text = ui_engine.store.document(citation["doc_id"])
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+    assert "[1]" in answer["text"] and answer["conversation_id"]
+
+
+def test_token_puts_the_ui_behind_a_login(ui_engine: Engine, embedder) -> None:
+    settings = ui_engine.settings.model_copy(update={"api_token": "s3cret-token"})
+    guarded = Engine(settings, embedder=embedder)
+    guarded.__dict__["store"] = ui_engine.store  # share the open Chroma store
+    with TestClient(create_app(guarded)) as client:
+        assert client.get("/config").status_code == 401
+        assert client.get("/api/documents").status_code == 401
+        wrong = client.post("/login", data={"username": "me", "password": "nope"})
+        assert wrong.status_code == 400
+        right = client.post("/login", data={"username": "me", "password": "s3cret-token"})
+        assert right.status_code == 200
+        assert client.get("/config").status_code == 200
+        headers = {"Authorization": "Bearer s3cret-token"}
+        assert client.get("/api/documents", headers=headers).status_code == 200
+
+
+# --- rendering (pure functions) ----------------------------------------------------------------
+def test_rendering_escapes_everything(ui_engine: Engine) -> None:
+    turn = {"question": SCRIPT, "text": IMG, "answer": None}
+    html = render_transcript([turn])
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "&lt;img" in html
+    doc = next(d for d in ui_engine.store.documents() if "Misrata" in d.title)
+    _, text = ui_engine.store.document(doc.doc_id)
+    start = text.index("Striking")
+    end = text.index("strike.", start) + len("strike.")
+    article = render_article(ui_engine.store, f"{doc.doc_id}:{start}-{end}")
+    assert "<script" not in article and "<img" not in article
+    assert article.count("<mark>") == 1
+    assert "no document" in render_article(ui_engine.store, "0123456789abcdef:1-5")
+    assert "malformed" in render_article(ui_engine.store, '"><img src=x>')
+    assert "<img" not in render_article(ui_engine.store, '"><img src=x>')
+
+
+def test_filters_restrict_languages_and_documents(ui_engine: Engine) -> None:
+    respond = make_respond(ui_engine)
+    *_, (_, turns, conversation_id, *_rest) = respond(Q_EN, [], None, ["ar"], [])
+    citations = turns[-1]["answer"]["citations"]
+    assert citations and {c["lang"] for c in citations} == {"ar"}
+    choices = dict(document_choices(ui_engine.store))
+    misrata = next(doc_id for title, doc_id in choices.items() if "Misrata" in title)
+    *_, (_, turns, same_id, *_rest) = respond(Q_INJECTION, turns, conversation_id, [], [misrata])
+    citations = turns[-1]["answer"]["citations"]
+    assert same_id == conversation_id and len(turns) == 2
+    assert citations and {c["doc_id"] for c in citations} == {misrata}

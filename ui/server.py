@@ -1,0 +1,60 @@
+"""One process serving the JSON API (under /api) and the Gradio UI (at /) over one engine."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from assistant.api import create_api
+from assistant.engine import Engine
+from ui.app import build_ui
+
+log = logging.getLogger("sanad.server")
+WARM_UP_QUESTION = "warm up"
+
+
+def token_auth(token: str) -> Callable[[str, str], bool] | None:
+    """Gradio's login check: any user name, the API token as password (None when open)."""
+    if not token:
+        return None
+    expected = token.encode()
+
+    def check(username: str, password: str) -> bool:
+        return hmac.compare_digest((password or "").encode(), expected)
+
+    return check
+
+
+def create_app(engine: Engine) -> FastAPI:
+    """The API app with the Gradio UI mounted at `/` (behind a login when a token is set)."""
+    app = create_api(engine)
+    blocks = build_ui(engine)
+    return gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        auth=token_auth(engine.settings.api_token),
+        auth_message="Sanad: enter the API token as the password (any user name).",
+        footer_links=["api"],
+        run_history=False,
+        ssr_mode=False,
+    )
+
+
+def warm_up(engine: Engine) -> None:
+    """Load the model and the lexical index now, so the first question is fast."""
+    engine.embedder.embed_queries([WARM_UP_QUESTION])
+    engine.retriever.search(WARM_UP_QUESTION, 1)
+
+
+def serve(engine: Engine, host: str, port: int) -> None:
+    """Warm the model, then serve API and UI with uvicorn (one process, one loaded model)."""
+    warm_up(engine)
+    app = create_app(engine)
+    log.info("Sanad on http://%s:%d (UI at /, API at /api)", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="info")
