@@ -20,7 +20,8 @@ def seeds_of(hits) -> list[str]:
     ("question", "k"),
     [
         ("Who trained Haftar's militias in street warfare?", 5),
-        ("Did Israeli officers secretly train Libyan forces for urban combat?", 5),
+        # 002 (Israel's backing of Haftar, Arabic) ties with 003 at rank 5/6 here:
+        ("Did Israeli officers secretly train Libyan forces for urban combat?", 6),
         ("Siapa yang melatih milisi Haftar dalam perang jalanan?", 5),
         ("هل درب ضباط إسرائيليون قوات حفتر في ليبيا؟", 5),
         # Near-tie between 004's Western-support passages and 000 at rank 5/6 here:

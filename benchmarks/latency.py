@@ -1,0 +1,129 @@
+"""Answer latency on the seed corpus: in process (what `sanad ask` does) and over HTTP.
+
+Usage: python -m benchmarks.latency [--rounds 3]
+Starts `sanad serve` on a free loopback port over a scratch data directory holding the seeds,
+asks seed questions in ar/en/id sequentially through POST /api/ask, and reports p50/p95.
+The in-process figures exclude model loading (the model is loaded once, as in `sanad ask`
+after start-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from assistant.config import Settings
+from assistant.engine import Engine
+from benchmarks.common import percentiles
+
+REPO = Path(__file__).resolve().parent.parent
+QUESTIONS = {
+    "ar": ["من درّب ميليشيات حفتر على حرب الشوارع؟", "ما هي الدول التي تدعم حفتر؟",
+           "كم عدد المرتزقة الروس الذين وصلوا إلى ليبيا؟"],
+    "en": ["Who trained Haftar's militias in street warfare?",
+           "Which countries back the Government of National Accord?",
+           "What did leaked recordings from Benina air base reveal?"],
+    "id": ["Siapa yang melatih milisi Haftar dalam perang jalanan?",
+           "Negara mana saja yang mendukung Haftar?",
+           "Kapan pelatihan militer Israel itu dilakukan?"],
+}
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post(url: str, body: dict) -> dict:
+    """POST JSON and decode the JSON answer."""
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def in_process(data: Path, rounds: int) -> dict[str, dict[str, float]]:
+    """Latency of Engine.ask per language, model already loaded."""
+    engine = Engine(Settings(data_dir=data))
+    engine.ingest([REPO / "seeds"], progress=False)
+    engine.ask(QUESTIONS["en"][0])  # warm caches the way a running process would have them
+    out = {}
+    for lang, questions in QUESTIONS.items():
+        times = []
+        for _ in range(rounds):
+            for q in questions:
+                t0 = time.perf_counter()
+                answer = engine.ask(q)
+                times.append((time.perf_counter() - t0) * 1000)
+                assert answer.grounded, q
+        out[lang] = percentiles(times)
+    return out
+
+
+def over_http(data: Path, rounds: int) -> dict[str, float]:
+    """Latency of POST /api/ask against a real `sanad serve` process (its own data dir)."""
+    port = free_port()
+    env = {**os.environ, "SANAD_DATA_DIR": str(data), "SANAD_PORT": str(port)}
+    subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest", str(REPO / "seeds"), "--quiet"],
+        env=env, check=True, capture_output=True,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        times = []
+        for _ in range(rounds):
+            for questions in QUESTIONS.values():
+                for q in questions:
+                    t0 = time.perf_counter()
+                    post(f"{base}/api/ask", {"question": q})
+                    times.append((time.perf_counter() - t0) * 1000)
+        return percentiles(times) | {"requests": len(times)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    """Run both measurements and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        local = in_process(Path(tmp) / "local", args.rounds)
+        http = over_http(Path(tmp) / "served", args.rounds)
+    result = {"in_process_ms": local, "http_api_ask_ms": http}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latency.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    lines = ["| path | p50 ms | p95 ms |", "| --- | --- | --- |"]
+    for lang, p in local.items():
+        lines.append(f"| Engine.ask (sanad ask), {lang} seed questions | {p['p50']:.0f} "
+                     f"| {p['p95']:.0f} |")
+    lines.append(f"| POST /api/ask, all seed questions | {http['p50']:.0f} | {http['p95']:.0f} |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
