@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from index.store import Store
+from index.store import DocRecord, Store
 
 CONTEXT_CHARS = 300
 _ID = re.compile(r"^([0-9a-f]{16}):(\d{1,9})-(\d{1,9})$")
@@ -72,8 +72,8 @@ def parse_citation_id(cid: str) -> tuple[str, int, int]:
     return match.group(1), start, end
 
 
-def lookup(store: Store, cid: str, context_chars: int = CONTEXT_CHARS) -> CitationContext:
-    """Resolve a citation id to its quote, document metadata and surrounding context."""
+def resolve(store: Store, cid: str) -> tuple[DocRecord, str, int, int]:
+    """The cited document, its text and the span, or CitationNotFound."""
     doc_id, start, end = parse_citation_id(cid)
     found = store.document(doc_id)
     if found is None:
@@ -81,6 +81,13 @@ def lookup(store: Store, cid: str, context_chars: int = CONTEXT_CHARS) -> Citati
     doc, text = found
     if end > len(text):
         raise CitationNotFound(f"span {start}-{end} lies outside document {doc_id}")
+    return doc, text, start, end
+
+
+def lookup(store: Store, cid: str, context_chars: int = CONTEXT_CHARS) -> CitationContext:
+    """Resolve a citation id to its quote, document metadata and surrounding context."""
+    doc, text, start, end = resolve(store, cid)
+    doc_id = doc.doc_id
     lo, hi = max(0, start - context_chars), min(len(text), end + context_chars)
     return CitationContext(
         citation=Citation(

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from assistant.citations import Answer, CitationNotFound, parse_citation_id
+from assistant.citations import Answer, CitationNotFound, resolve
 from assistant.engine import Engine
 from index.store import Store
 
@@ -273,13 +273,7 @@ def render_article_text(text: str, start: int, end: int) -> str:
 def render_article(store: Store, cid: str) -> str:
     """The cited article with the quoted span highlighted, or why it cannot be shown."""
     try:
-        doc_id, start, end = parse_citation_id(cid)
-        found = store.document(doc_id)
-        if found is None:
-            raise CitationNotFound(f"no document {doc_id} in the index")
-        doc, text = found
-        if end > len(text):
-            raise CitationNotFound(f"span {start}-{end} lies outside document {doc_id}")
+        doc, text, start, end = resolve(store, cid)
     except CitationNotFound as exc:
         return f'<div class="sanad-article"><p dir="auto">{escape(str(exc))}</p></div>'
     published = f" · {escape(doc.published)}" if doc.published else ""
