@@ -60,14 +60,14 @@ def in_process(data: Path, rounds: int) -> dict[str, dict[str, float]]:
     engine.ask(QUESTIONS["en"][0])  # warm caches the way a running process would have them
     out = {}
     for lang, questions in QUESTIONS.items():
-        times = []
+        times, grounded = [], 0
         for _ in range(rounds):
             for q in questions:
                 t0 = time.perf_counter()
                 answer = engine.ask(q)
                 times.append((time.perf_counter() - t0) * 1000)
-                assert answer.grounded, q
-        out[lang] = percentiles(times)
+                grounded += answer.grounded
+        out[lang] = percentiles(times) | {"grounded": grounded / len(times)}
     return out
 
 

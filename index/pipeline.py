@@ -173,19 +173,22 @@ def _flush(
     report: IngestReport,
     bar: tqdm,
 ) -> None:
-    """Embed the pending documents' chunks in one batch, then write and commit each document."""
+    """Embed the pending documents' chunks in one batch, write them, then commit the documents."""
     if not pending:
         return
-    texts = [r.text for p in pending for r in p.records]
-    bar.set_postfix_str(f"embedding {len(texts)} chunks")
-    vectors = embedder.embed_passages(texts)
-    row = 0
+    records = [r for p in pending for r in p.records]
+    bar.set_postfix_str(f"embedding {len(records)} chunks")
+    vectors = embedder.embed_passages([r.text for r in records])
+    store.put_chunks(records, vectors, chunk_tokens)  # all chunks first, in one write...
+    means, row = [], 0
     for item in pending:
-        part = vectors[row : row + len(item.records)]
+        mean = vectors[row : row + len(item.records)].mean(axis=0)
+        means.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
         row += len(item.records)
-        store.put_chunks(item.records, part, chunk_tokens)
-        mean = part.mean(axis=0)
-        store.commit_document(
+        report.chunks_embedded += len(item.records)
+        report.tokens_embedded += item.tokens
+    store.commit_documents(  # ...then the records that mark the documents complete
+        [
             DocRecord(
                 doc_id=item.doc.doc_id,
                 title=item.doc.title,
@@ -194,14 +197,15 @@ def _flush(
                 published=item.doc.published,
                 n_chunks=len(item.records),
                 chunk_tokens=chunk_tokens,
-            ),
-            item.doc.text,
-            mean / max(float(np.linalg.norm(mean)), 1e-12),
-        )
+            )
+            for item in pending
+        ],
+        [item.doc.text for item in pending],
+        np.vstack(means),
+    )
+    for item in pending:
         for old in item.replaces:
             store.delete_document(old)
-        report.chunks_embedded += len(item.records)
-        report.tokens_embedded += item.tokens
     bar.set_postfix_str(f"{report.chunks_embedded} chunks")
     pending.clear()
 

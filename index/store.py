@@ -191,10 +191,15 @@ class Store:
                 metadatas=[_chunk_meta(r, chunk_tokens) for r in part],
             )
 
-    def commit_document(self, doc: DocRecord, text: str, embedding: np.ndarray) -> None:
-        """Record a document as complete; its chunks must already be stored."""
+    def commit_documents(
+        self, docs: Sequence[DocRecord], texts: Sequence[str], embeddings: np.ndarray
+    ) -> None:
+        """Record documents as complete (one write); their chunks must already be stored."""
         self.docs.upsert(
-            ids=[doc.doc_id], embeddings=[embedding], documents=[text], metadatas=[doc.metadata()]
+            ids=[d.doc_id for d in docs],
+            embeddings=embeddings,
+            documents=list(texts),
+            metadatas=[d.metadata() for d in docs],
         )
 
     def delete_document(self, doc_id: str) -> None:
