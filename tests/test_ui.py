@@ -44,6 +44,7 @@ A union spokesman said the strike at Misrata port would continue until the worke
 """
 Q_AR = "من يدرّب قوات حفتر على حرب الشوارع؟"
 Q_EN = "Who has been training Haftar's forces in street warfare?"
+Q_ID = "Siapa yang melatih pasukan Haftar dalam perang jalanan?"
 Q_INJECTION = "What did the banner at Misrata port say during the strike?"
 TIMEOUT_MS = 60_000
 TEXT_GAPS = """el => {
@@ -206,6 +207,13 @@ def test_arabic_and_english_in_one_conversation(page: Any) -> None:
         "() => !document.querySelector('#sanad-transcript .sanad-msg')", timeout=TIMEOUT_MS
     )
     assert page.locator("#sanad-sources li.sanad-source").count() == 0
+
+
+def test_indonesian_question_gets_a_cited_answer(page: Any) -> None:
+    answer = ask(page, Q_ID)
+    assert answer.locator("a.sanad-marker").count() >= 1
+    assert answer.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    assert page.locator("#sanad-sources li.sanad-source").count() >= 1
 
 
 def test_marker_opens_article_with_highlight(page: Any, server_url: str) -> None:
