@@ -129,11 +129,3 @@ def renumber(text: str, order: list[int]) -> str:
     """Rewrite markers so the cited passages are numbered 1..k in order of first use."""
     mapping = {old: new for new, old in enumerate(order, 1)}
     return _MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", text)
-
-
-def cited_sentence_share(text: str) -> float:
-    """Share of the answer's sentences that carry at least one marker."""
-    sentences = [s for s in re.split(r"(?<=[.!?؟])\s+|\n+", text) if s.strip()]
-    if not sentences:
-        return 0.0
-    return sum(bool(_MARKER.search(s)) for s in sentences) / len(sentences)

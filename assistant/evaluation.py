@@ -169,15 +169,21 @@ TASKS: dict[str, Callable[[Path], Task]] = {
 }
 
 
-def evaluate_retrieval(task: Task, settings: Any, embedder: Any, workdir: Path) -> dict:
-    """Index the task's passages in a scratch store and score the shipped retriever."""
+def index_task(task: Task, settings: Any, workdir: Path, embedder: Any = None) -> tuple:
+    """An engine over a scratch store in `workdir` holding the task's passages, and its report."""
     from assistant.engine import Engine
 
     corpus = workdir / "corpus"
     write_corpus(task, corpus)
     scratch = settings.model_copy(update={"data_dir": workdir / "data", "collection": "eval"})
     engine = Engine(scratch, embedder=embedder)
-    engine.ingest([corpus], progress=True)
+    engine.embedder  # noqa: B018 - load the model before ingestion is timed
+    return engine, engine.ingest([corpus], progress=False)
+
+
+def evaluate_retrieval(task: Task, settings: Any, embedder: Any, workdir: Path) -> dict:
+    """Index the task's passages in a scratch store and score the shipped retriever."""
+    engine, _ = index_task(task, settings, workdir, embedder)
     ranked = [
         unique_keys([Path(h.chunk.source).stem for h in engine.retriever.search(q.text, 60)])
         for q in task.questions

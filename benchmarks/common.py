@@ -8,7 +8,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.engine import Engine
-from assistant.evaluation import Task, write_corpus
+from assistant.evaluation import Task, index_task
 from index.pipeline import IngestReport
 
 
@@ -19,11 +19,7 @@ def key_of(source: str) -> str:
 
 def indexed_engine(task: Task, workdir: Path) -> tuple[Engine, IngestReport]:
     """An engine over a fresh embedded store holding the task's passages."""
-    corpus = workdir / "corpus"
-    write_corpus(task, corpus)
-    engine = Engine(Settings(data_dir=workdir / "data", collection="bench"))
-    engine.embedder  # noqa: B018 - load the model before timing ingestion
-    return engine, engine.ingest([corpus], progress=False)
+    return index_task(task, Settings(), workdir)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

@@ -49,10 +49,6 @@ class Embedder:
         """Vector dimension."""
         return int(self._model.get_embedding_dimension())
 
-    def tokenizer_max_length(self) -> int:
-        """Longest input in model tokens; longer text is truncated by the model."""
-        return int(self._model.max_seq_length)
-
     def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
