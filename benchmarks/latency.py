@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -22,26 +18,8 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.engine import Engine
-from benchmarks.common import percentiles
-
-REPO = Path(__file__).resolve().parent.parent
-QUESTIONS = {
-    "ar": ["من درّب ميليشيات حفتر على حرب الشوارع؟", "ما هي الدول التي تدعم حفتر؟",
-           "كم عدد المرتزقة الروس الذين وصلوا إلى ليبيا؟"],
-    "en": ["Who trained Haftar's militias in street warfare?",
-           "Which countries back the Government of National Accord?",
-           "What did leaked recordings from Benina air base reveal?"],
-    "id": ["Siapa yang melatih milisi Haftar dalam perang jalanan?",
-           "Negara mana saja yang mendukung Haftar?",
-           "Kapan pelatihan militer Israel itu dilakukan?"],
-}
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from benchmarks.common import QUESTIONS, percentiles
+from benchmarks.served import SEEDS, SanadServer
 
 
 def post(url: str, body: dict) -> dict:
@@ -56,7 +34,7 @@ def post(url: str, body: dict) -> dict:
 def in_process(data: Path, rounds: int) -> dict[str, dict[str, float]]:
     """Latency of Engine.ask per language, model already loaded."""
     engine = Engine(Settings(data_dir=data))
-    engine.ingest([REPO / "seeds"], progress=False)
+    engine.ingest([SEEDS], progress=False)
     engine.ask(QUESTIONS["en"][0])  # warm caches the way a running process would have them
     out = {}
     for lang, questions in QUESTIONS.items():
@@ -73,36 +51,17 @@ def in_process(data: Path, rounds: int) -> dict[str, dict[str, float]]:
 
 def over_http(data: Path, rounds: int) -> dict[str, float]:
     """Latency of POST /api/ask against a real `sanad serve` process (its own data dir)."""
-    port = free_port()
-    env = {**os.environ, "SANAD_DATA_DIR": str(data), "SANAD_PORT": str(port)}
-    subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", str(REPO / "seeds"), "--quiet"],
-        env=env, check=True, capture_output=True,
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
+    server = SanadServer(data)
+    server.ingest(SEEDS)
+    with server:
         times = []
         for _ in range(rounds):
             for questions in QUESTIONS.values():
                 for q in questions:
                     t0 = time.perf_counter()
-                    post(f"{base}/api/ask", {"question": q})
+                    post(f"{server.url}/api/ask", {"question": q})
                     times.append((time.perf_counter() - t0) * 1000)
         return percentiles(times) | {"requests": len(times)}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,13 +14,6 @@ from typing import Any, Literal
 Behaviour = Literal["reply", "hang", "hang_mid_stream", "http500", "garbage"]
 _PATHS = ("/v1/chat/completions", "/chat/completions")
 _MARKER = re.compile(r"\[\d{1,3}\]")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (at the time of asking)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pieces(text: str, size: int = 5) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chroma_server import ChromaServer
+from benchmarks.served import ChromaServer
 from tests.conftest import SEEDS, make_engine
 
 

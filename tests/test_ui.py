@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
 import time
@@ -15,6 +14,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from assistant.engine import Engine
+from benchmarks.served import free_port
 from tests.conftest import SEEDS, make_engine
 from ui.app import document_choices, make_respond, render_article, render_transcript
 from ui.server import create_app
@@ -87,13 +87,6 @@ def ui_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
     engine = make_engine(tmp, embedder)
     engine.ingest([SEEDS, extra], progress=False)
     return engine
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
