@@ -304,6 +304,10 @@ def create_api(engine: Engine) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI cannot decode (bad UTF-8): bad input, 422
+            return _error_response(
+                422, "invalid_request", "the request body is not readable JSON (UTF-8)"
+            )
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail) if exc.detail else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":

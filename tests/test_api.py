@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from assistant.api import create_api
 from assistant.config import Settings
-from tests.chroma_server import ChromaServer, free_port
+from benchmarks.served import ChromaServer, free_port
 from tests.conftest import SEEDS, make_engine
 
 ASK = {
@@ -178,6 +178,12 @@ def test_bad_questions_and_bodies_are_422(client):
         "invalid_request",
     )
     assert "JSON" in message
+    undecodable = client.post(
+        "/api/ask",
+        content=b'{"question": "\xff\xfe"}',
+        headers={"content-type": "application/json"},
+    )
+    assert "UTF-8" in assert_error(undecodable, 422, "invalid_request")  # was an undocumented 400
     assert "question" in assert_error(client.post("/api/ask", json={}), 422, "invalid_request")
     assert "languages" in assert_error(
         client.post("/api/ask", json={"question": "Who?", "languages": ["fr"]}),
