@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     chroma_url: str = ""
     embed_model: str = "builtin"
     embed_batch_size: int = Field(32, ge=1)
+    ingest_batch_chunks: int = Field(1024, ge=1)
     chunk_tokens: int = Field(300, ge=16, le=500)
     max_file_mb: float = Field(20.0, gt=0)
     top_k: int = Field(5, ge=1, le=100)

@@ -72,6 +72,7 @@ class Engine:
             max_bytes=int(self.settings.max_file_mb * 1024 * 1024),
             sync=sync,
             progress=progress,
+            batch_chunks=self.settings.ingest_batch_chunks,
         )
 
     @cached_property

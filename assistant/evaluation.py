@@ -177,7 +177,7 @@ def index_task(task: Task, settings: Any, workdir: Path, embedder: Any = None) -
     write_corpus(task, corpus)
     scratch = settings.model_copy(update={"data_dir": workdir / "data", "collection": "eval"})
     engine = Engine(scratch, embedder=embedder)
-    engine.embedder  # noqa: B018 - load the model before ingestion is timed
+    engine.embedder.embed_passages(["warm-up"])  # load and warm the model before ingest is timed
     return engine, engine.ingest([corpus], progress=False)
 
 

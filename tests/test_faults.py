@@ -29,7 +29,8 @@ def grown_corpus(folder: Path, copies: int) -> Path:
 
 
 def ingest_process(corpus: Path, data: Path) -> subprocess.Popen:
-    env = {**os.environ, "SANAD_DATA_DIR": str(data)}
+    # Small batches: the kills land between several committed batches, not before the first.
+    env = {**os.environ, "SANAD_DATA_DIR": str(data), "SANAD_INGEST_BATCH_CHUNKS": "32"}
     return subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "ingest", str(corpus), "--quiet"],
         env=env,
