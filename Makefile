@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.retrieval
 	$(BIN)/python -m benchmarks.answers
 	$(BIN)/python -m benchmarks.latency
+	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.scale
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
