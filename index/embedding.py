@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,9 @@ class Embedder:
         if "query" not in prompts and "e5" in Path(model).name.lower():
             prompts = dict(E5_PROMPTS)
         self._prompts = prompts
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the model: one encode at a time
+        self._cache_lock = threading.Lock()
+        self._inflight: dict[tuple[str, str], Future] = {}
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -76,17 +79,47 @@ class Embedder:
         return self._cached(texts, "passage")
 
     def _cached(self, texts: list[str], kind: str) -> np.ndarray:
-        """Encode only the texts not seen recently; keep an LRU of the results."""
-        with self._lock:
-            known = {t: self._cache[(kind, t)] for t in texts if (kind, t) in self._cache}
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        known.update(zip(missing, self._encode(missing, self._prompts.get(kind, ""), False)))
-        with self._lock:
-            for text in texts:
-                self._cache[(kind, text)] = known[text]
-                self._cache.move_to_end((kind, text))
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        """Encode only texts neither cached nor being encoded by another thread; keep an LRU.
+
+        Concurrent requests for the same text (many users asking the same question) wait
+        for the one encoding instead of repeating it.
+        """
+        known: dict[str, np.ndarray] = {}
+        waiting: dict[str, Future] = {}
+        mine: dict[str, Future] = {}
+        with self._cache_lock:
+            for text in dict.fromkeys(texts):
+                key = (kind, text)
+                if key in self._cache:
+                    known[text] = self._cache[key]
+                    self._cache.move_to_end(key)
+                elif key in self._inflight:
+                    waiting[text] = self._inflight[key]
+                else:
+                    mine[text] = self._inflight[key] = Future()
+        try:
+            vectors = self._encode(list(mine), self._prompts.get(kind, ""), False)
+        except BaseException as exc:
+            self._settle(kind, mine, exc)
+            raise
+        known.update(zip(mine, vectors))
+        self._settle(kind, mine, known)
+        known.update({text: future.result() for text, future in waiting.items()})
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([known[t] for t in texts])
+
+    def _settle(
+        self, kind: str, mine: dict[str, Future], outcome: dict[str, np.ndarray] | BaseException
+    ) -> None:
+        """Publish this thread's encodings (or its failure) to the cache and to waiters."""
+        with self._cache_lock:
+            for text, future in mine.items():
+                del self._inflight[(kind, text)]
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                    continue
+                self._cache[(kind, text)] = outcome[text]
+                future.set_result(outcome[text])
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
