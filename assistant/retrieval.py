@@ -89,83 +89,106 @@ class Retriever:
         timings: dict[str, float] | None = None,
         exclude_doc_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """The k best chunks for the question, optionally restricted to languages/documents."""
+        """The k best chunks for the question, optionally restricted to languages/documents.
+
+        Dense candidates are exact cosine top-N over the derived copy of Chroma's vectors:
+        Chroma's own query with a `lang` filter scans the whole collection (21 ms at 8k
+        chunks, against 0.3 ms for the matrix product), and fairness needs one per language.
+        """
         t0 = time.perf_counter()
         query = self.embedder.embed_queries([question])[0]
         t1 = time.perf_counter()
         derived = self.derived()
-        present = sorted(set(derived.langs.tolist()))
-        wanted = [lang for lang in present if not langs or lang in langs]
+        allowed = derived.allowed_rows(doc_ids, exclude_doc_ids)
+        cosine = derived.embeddings @ query if derived.ids else np.zeros(0, dtype=np.float32)
         bm25 = derived.bm25_scores(question) if self.use_bm25 else None
-        results: list[ScoredChunk] = []
-        for lang in wanted:
-            results += self._search_language(
-                query, lang, doc_ids, exclude_doc_ids, derived, bm25
-            )
-        results.sort(key=lambda r: (-r.score, r.chunk.id))
+        ranked: list[_Candidate] = []
+        for lang, rows in derived.rows_by_lang.items():
+            if langs and lang not in langs:
+                continue
+            if allowed is not None:
+                rows = rows[allowed[rows]]
+            ranked += self._rank_language(query, lang, rows, cosine, bm25, derived)
+        ranked.sort(key=lambda c: (-c.score, c.row))  # rows are in chunk-id order
+        chosen = self._diverse(ranked, k, derived.doc_ids)
+        records = {r.id: r for r in self.store.chunks_by_id([derived.ids[c.row] for c in chosen])}
         if timings is not None:
             timings["embed_ms"] = (t1 - t0) * 1000
             timings["search_ms"] = (time.perf_counter() - t1) * 1000
-        return self._diverse(results, k)
+        return [
+            ScoredChunk(records[derived.ids[c.row]], c.score, c.dense, c.bm25, c.evidence)
+            for c in chosen
+            if derived.ids[c.row] in records
+        ]
 
-    def _diverse(self, ranked: list[ScoredChunk], k: int) -> list[ScoredChunk]:
-        """The first k results, with at most `max_per_doc` chunks of one document (0 = any)."""
+    def _diverse(
+        self, ranked: list[_Candidate], k: int, doc_ids: np.ndarray
+    ) -> list[_Candidate]:
+        """The first k candidates, with at most `max_per_doc` of one document (0 = any)."""
         if not self.max_per_doc:
             return ranked[:k]
         taken: dict[str, int] = {}
         out = []
         for hit in ranked:
-            if taken.get(hit.chunk.doc_id, 0) < self.max_per_doc:
-                taken[hit.chunk.doc_id] = taken.get(hit.chunk.doc_id, 0) + 1
+            doc = doc_ids[hit.row]
+            if taken.get(doc, 0) < self.max_per_doc:
+                taken[doc] = taken.get(doc, 0) + 1
                 out.append(hit)
                 if len(out) == k:
                     break
         return out
 
-    def _search_language(
+    def _rank_language(
         self,
         query: np.ndarray,
         lang: str,
-        doc_ids: Sequence[str] | None,
-        exclude_doc_ids: Sequence[str] | None,
-        derived: DerivedIndex,
+        rows: np.ndarray,
+        cosine: np.ndarray,
         bm25: np.ndarray | None,
-    ) -> list[ScoredChunk]:
-        dense_hits = self.store.query(
-            query, self.candidates, langs=[lang], doc_ids=doc_ids, exclude_doc_ids=exclude_doc_ids
-        )
-        chunks = {c.id: c for c, _ in dense_hits}
-        if bm25 is not None and len(bm25):
-            mask = derived.langs == lang
-            if doc_ids:
-                mask &= np.isin(derived.doc_ids, list(doc_ids))
-            if exclude_doc_ids:
-                mask &= ~np.isin(derived.doc_ids, list(exclude_doc_ids))
-            pool = np.flatnonzero(mask & (bm25 > 0))
-            best = pool[np.argsort(-bm25[pool], kind="stable")[: self.candidates]]
-            missing = [derived.ids[i] for i in best if derived.ids[i] not in chunks]
-            chunks.update({c.id: c for c in self.store.chunks_by_id(missing)})
-        ids = sorted(i for i in chunks if i in derived.position)
-        if not ids:
+        derived: DerivedIndex,
+    ) -> list[_Candidate]:
+        """One language's candidates (dense top-N and BM25 top-N) with fair scores."""
+        if not len(rows):
             return []
-        rows = np.array([derived.position[i] for i in ids])
-        cosine = derived.embeddings[rows] @ query
+        pool = rows[_top(cosine[rows], self.candidates)]
+        if bm25 is not None and len(bm25):
+            lexical_rows = rows[bm25[rows] > 0]
+            pool = np.union1d(pool, lexical_rows[_top(bm25[lexical_rows], self.candidates)])
+        cos = cosine[pool]
         offset = float(query @ derived.centroids[lang]) if self.fair else 0.0
-        centred = cosine - offset
-        lexical = bm25[rows] if bm25 is not None and len(bm25) else np.zeros(len(ids))
+        centred = cos - offset
+        lexical = bm25[pool] if bm25 is not None and len(bm25) else np.zeros(len(pool))
         top = float(lexical.max()) if len(lexical) else 0.0
         hybrid = centred + self.bm25_weight * (lexical / top if top > 0 else lexical)
-        order = np.lexsort((np.array(ids), -hybrid))
+        order = np.lexsort((pool, -hybrid))
         slots = np.sort(centred)[::-1]
         reference = self.language_prior.get(lang)
         baseline = float(query @ reference) if reference is not None else offset
         return [
-            ScoredChunk(
-                chunk=chunks[ids[i]],
+            _Candidate(
+                row=int(pool[i]),
                 score=float(slot),
-                dense=float(cosine[i]),
+                dense=float(cos[i]),
                 bm25=float(lexical[i]),
-                evidence=float(cosine[i]) - baseline,
+                evidence=float(cos[i]) - baseline,
             )
             for i, slot in zip(order, slots)
         ]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A scored row of the derived index, before its chunk is fetched from Chroma."""
+
+    row: int
+    score: float
+    dense: float
+    bm25: float
+    evidence: float
+
+
+def _top(values: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the n largest values (all of them when there are fewer), unordered."""
+    if len(values) <= n:
+        return np.arange(len(values))
+    return np.argpartition(-values, n - 1)[:n]

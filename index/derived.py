@@ -1,8 +1,9 @@
-"""Read-side indexes derived from Chroma's chunks: BM25 and per-language vector statistics."""
+"""Read-side indexes derived from Chroma's chunks: the vector matrix, BM25, language centroids."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def shrunk_centroids(
 
 @dataclass
 class DerivedIndex:
-    """Everything retrieval needs beyond Chroma's ANN search, rebuilt when the corpus changes."""
+    """Read-side copies of Chroma's chunks (vectors, BM25, centroids), rebuilt on change."""
 
     fingerprint: tuple[int, int, int]
     ids: list[str]
@@ -85,7 +86,7 @@ class DerivedIndex:
     embeddings: np.ndarray
     centroids: dict[str, np.ndarray] = field(default_factory=dict)
     bm25: bm25s.BM25 | None = None
-    position: dict[str, int] = field(default_factory=dict)
+    rows_by_lang: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -94,7 +95,7 @@ class DerivedIndex:
         prior: dict[str, np.ndarray] | None = None,
         prior_chunks: float = 50.0,
     ) -> DerivedIndex:
-        """Read every chunk from the store and build BM25 and the language centroids."""
+        """Read every chunk from the store; build the vector matrix, BM25 and the centroids."""
         fingerprint = store.generation()
         ids: list[str] = []
         langs: list[str] = []
@@ -109,21 +110,39 @@ class DerivedIndex:
                 lexical_tokens(t, m.get("lang", "other")) for t, m in zip(got["documents"], metas)
             ]
             vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
-        embeddings = np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
-        lang_arr = np.array(langs, dtype=object)
+        order = sorted(range(len(ids)), key=ids.__getitem__)  # rows in chunk-id order
+        embeddings = (
+            np.vstack(vectors)[order] if vectors else np.zeros((0, 1), dtype=np.float32)
+        )
+        lang_arr = np.array([langs[i] for i in order], dtype=object)
         index = cls(
             fingerprint=fingerprint,
-            ids=ids,
+            ids=[ids[i] for i in order],
             langs=lang_arr,
-            doc_ids=np.array(doc_ids, dtype=object),
+            doc_ids=np.array([doc_ids[i] for i in order], dtype=object),
             embeddings=embeddings,
             centroids=shrunk_centroids(embeddings, lang_arr, prior or {}, prior_chunks),
-            position={cid: i for i, cid in enumerate(ids)},
+            rows_by_lang={
+                lang: np.flatnonzero(lang_arr == lang) for lang in sorted(set(langs))
+            },
         )
         if ids:
             index.bm25 = bm25s.BM25()
-            index.bm25.index(tokens, show_progress=False)
+            index.bm25.index([tokens[i] for i in order], show_progress=False)
         return index
+
+    def allowed_rows(
+        self, doc_ids: Sequence[str] | None, exclude_doc_ids: Sequence[str] | None
+    ) -> np.ndarray | None:
+        """A mask of the rows the document filters allow (None: no filter)."""
+        if not doc_ids and not exclude_doc_ids:
+            return None
+        mask = np.ones(len(self.ids), dtype=bool)
+        if doc_ids:
+            mask &= np.isin(self.doc_ids, list(doc_ids))
+        if exclude_doc_ids:
+            mask &= ~np.isin(self.doc_ids, list(exclude_doc_ids))
+        return mask
 
     def bm25_scores(self, question: str) -> np.ndarray:
         """BM25 score of every chunk (in `ids` order) for the question."""

@@ -130,17 +130,6 @@ def _check_data_dir(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _where(
-    allow: dict[str, Sequence[str] | None], deny: dict[str, Sequence[str] | None] | None = None
-) -> dict[str, Any] | None:
-    """A Chroma `where` filter from field -> allowed (and field -> refused) values."""
-    parts = [{field: {"$in": list(values)}} for field, values in allow.items() if values]
-    parts += [{field: {"$nin": list(values)}} for field, values in (deny or {}).items() if values]
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else {"$and": parts}
-
-
 class Store:
     """Chunk and document collections of one corpus, with a generation counter for caches."""
 
@@ -259,31 +248,6 @@ class Store:
         for offset in range(0, total, _PAGE):
             got = self.chunks.get(include=include, limit=_PAGE, offset=offset)
             yield got["ids"], got["metadatas"], got
-
-    def query(
-        self,
-        embedding: np.ndarray,
-        n: int,
-        langs: Sequence[str] | None = None,
-        doc_ids: Sequence[str] | None = None,
-        exclude_doc_ids: Sequence[str] | None = None,
-    ) -> list[tuple[ChunkRecord, float]]:
-        """Dense nearest chunks with cosine similarity, optionally filtered."""
-        total = self.chunks.count()
-        if total == 0:
-            return []
-        got = self.chunks.query(
-            query_embeddings=[embedding],
-            n_results=min(n, total),
-            where=_where({"lang": langs, "doc_id": doc_ids}, {"doc_id": exclude_doc_ids}),
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (ChunkRecord.from_chroma(cid, text, meta), 1.0 - float(dist))
-            for cid, text, meta, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
-            )
-        ]
 
     def chunks_by_id(self, ids: Sequence[str]) -> list[ChunkRecord]:
         """Stored chunks for the given ids (missing ids are left out)."""
