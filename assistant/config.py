@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     api_token: str = ""
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    ui_concurrency: int = Field(8, ge=1)
 
 
 @lru_cache(maxsize=1)

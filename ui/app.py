@@ -458,4 +458,7 @@ def build_ui(engine: Engine, examples: Sequence[str] | None = None) -> gr.Blocks
             api_visibility="private",
         )
         gr.api(make_ask_api(engine), api_name="ask")
+    # Gradio runs one event per listener at a time by default; the engine is thread-safe
+    # (benchmarks/load.py), so several browser users are answered side by side.
+    blocks.queue(default_concurrency_limit=engine.settings.ui_concurrency)
     return blocks
