@@ -22,90 +22,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ChromaServer:
-    """A `chroma run` child process with its own data folder."""
+class ChildServer:
+    """A server child process on a free loopback port: start it, wait until ready, stop it."""
 
-    def __init__(self, path: Path, port: int | None = None) -> None:
-        self.path = path
+    name = "server"
+    ready_path = "/"
+
+    def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.env: dict[str, str] | None = None
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> ChromaServer:
-        """Launch the server and wait until its heartbeat answers."""
-        chroma = Path(sys.executable).parent / "chroma"
+    def command(self) -> list[str]:
+        """The command line that runs the server."""
+        raise NotImplementedError
+
+    def start(self, timeout: float = 300.0) -> ChildServer:
+        """Launch the server and wait until its readiness URL answers."""
         self.proc = subprocess.Popen(
-            [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            self.command(), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
             try:
-                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1):
+                with urllib.request.urlopen(f"{self.url}{self.ready_path}", timeout=2):
                     return self
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("chroma server did not start in time")
-
-    def stop(self) -> None:
-        """Terminate the server and wait for it."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class SanadServer:
-    """`sanad serve` over its own data directory, as a child process (API under /api)."""
-
-    def __init__(self, data: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            **(env or {}),
-            "SANAD_DATA_DIR": str(data),
-            "SANAD_HOST": "127.0.0.1",
-            "SANAD_PORT": str(self.port),
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def ingest(self, *paths: Path) -> None:
-        """Run `sanad ingest` on the paths into the server's data directory (before start)."""
-        subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ingest", *map(str, paths), "--quiet"],
-            env=self.env,
-            check=True,
-            capture_output=True,
-        )
-
-    def start(self, timeout: float = 300.0) -> SanadServer:
-        """Launch the server and wait until /healthz answers 200."""
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sanad serve exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
-                    return self
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"sanad serve did not answer on {self.url} within {timeout:.0f} s")
+        raise RuntimeError(f"{self.name} did not answer on {self.url} within {timeout:.0f} s")
 
     def stop(self) -> None:
         """Terminate the server and wait for it."""
@@ -117,7 +65,7 @@ class SanadServer:
                 self.proc.kill()
                 self.proc.wait()
 
-    def __enter__(self) -> SanadServer:
+    def __enter__(self) -> ChildServer:
         return self.start()
 
     def __exit__(
@@ -127,3 +75,50 @@ class SanadServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class ChromaServer(ChildServer):
+    """`chroma run` with its own data folder."""
+
+    name = "chroma run"
+    ready_path = "/api/v2/heartbeat"
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        super().__init__(port)
+        self.path = path
+
+    def command(self) -> list[str]:
+        """`chroma run` from this environment, on loopback."""
+        chroma = Path(sys.executable).parent / "chroma"
+        return [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
+                "--port", str(self.port)]
+
+
+class SanadServer(ChildServer):
+    """`sanad serve` over its own data directory (API under /api)."""
+
+    name = "sanad serve"
+    ready_path = "/healthz"
+
+    def __init__(self, data: Path, env: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.env = {
+            **os.environ,
+            **(env or {}),
+            "SANAD_DATA_DIR": str(data),
+            "SANAD_HOST": "127.0.0.1",
+            "SANAD_PORT": str(self.port),
+        }
+
+    def command(self) -> list[str]:
+        """`sanad serve` with this interpreter."""
+        return [sys.executable, "-m", "assistant.cli", "serve"]
+
+    def ingest(self, *paths: Path) -> None:
+        """Run `sanad ingest` on the paths into the server's data directory (before start)."""
+        subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "ingest", *map(str, paths), "--quiet"],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
