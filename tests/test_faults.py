@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,14 +103,18 @@ def test_damaged_chroma_files_are_reported_not_recreated(tmp_path, embedder):
 
 
 def test_deleted_model_cache_is_rebuilt(tmp_path):
-    folder = ensure_default_model(tmp_path / "models")
-    weights = folder / "model.safetensors"
-    size = weights.stat().st_size
-    import shutil
-
-    shutil.rmtree(folder)
-    again = ensure_default_model(tmp_path / "models")
-    assert again == folder and (again / "model.safetensors").stat().st_size == size
+    settings = Settings(data_dir=tmp_path / "data", model_dir=tmp_path / "models")
+    serving = Engine(settings)
+    serving.ingest([SEEDS], progress=False)
+    question = "Who trained Haftar's militias in street warfare?"
+    before = [h.chunk.id for h in serving.retriever.search(question, k=5)]
+    folder = ensure_default_model(settings.model_dir)
+    size = (folder / "model.safetensors").stat().st_size
+    shutil.rmtree(folder)  # while the engine is serving: its model is already in memory
+    assert [h.chunk.id for h in serving.retriever.search("Siapa melatih milisi?", k=5)]
+    restarted = Engine(settings)  # the next start converts the weights again
+    assert [h.chunk.id for h in restarted.retriever.search(question, k=5)] == before
+    assert (folder / "model.safetensors").stat().st_size == size
 
 
 def test_settings_reject_bad_values():
