@@ -7,9 +7,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from index.language import normalize_for_search, sentence_spans, trim_span
 
@@ -203,25 +200,3 @@ def chunk_text(text: str, max_tokens: int, count_tokens: TokenCounter | None = N
         for n, (start, end) in enumerate(spans)
     ]
 
-
-def to_nodes(
-    doc_id: str, text: str, chunks: list[Chunk], metadata: dict[str, Any]
-) -> list[TextNode]:
-    """llama-index TextNodes ("{doc_id}:{n}") with offsets, metadata and a SOURCE link."""
-    nodes = []
-    for chunk in chunks:
-        meta = {**metadata, "n": chunk.n, "start": chunk.start, "end": chunk.end}
-        keys = list(meta)
-        nodes.append(
-            TextNode(
-                id_=f"{doc_id}:{chunk.n}",
-                text=text[chunk.start : chunk.end],
-                start_char_idx=chunk.start,
-                end_char_idx=chunk.end,
-                metadata=meta,
-                excluded_embed_metadata_keys=keys,
-                excluded_llm_metadata_keys=keys,
-                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc_id)},
-            )
-        )
-    return nodes

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from llama_index.core.schema import MetadataMode, NodeRelationship
 
-from index.chunking import Chunk, chunk_text, is_debris, to_nodes, token_count
+from index.chunking import Chunk, chunk_text, is_debris, token_count
 from index.language import INVISIBLE, sentence_spans
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -176,25 +175,6 @@ def test_empty_and_debris_only():
     assert chunk_text("", 100) == []
     assert chunk_text(" \n\u200f\n", 100) == []
     assert chunk_text("3.557 views\n[ads2]\nShare", 100) == []
-
-
-def test_to_nodes():
-    text = (SEEDS / "001_b8dc84c3be759f24.txt").read_text(encoding="utf-8")
-    chunks = chunk_text(text, 200)
-    nodes = to_nodes("0c3ed8b728380086", text, chunks, {"lang": "en", "title": "T"})
-    assert [n.id_ for n in nodes] == [f"0c3ed8b728380086:{c.n}" for c in chunks]
-    for node, chunk in zip(nodes, chunks, strict=True):
-        assert node.text == chunk.text
-        assert (node.start_char_idx, node.end_char_idx) == (chunk.start, chunk.end)
-        assert node.metadata == {
-            "lang": "en",
-            "title": "T",
-            "n": chunk.n,
-            "start": chunk.start,
-            "end": chunk.end,
-        }
-        assert node.relationships[NodeRelationship.SOURCE].node_id == "0c3ed8b728380086"
-        assert node.get_content(MetadataMode.EMBED) == chunk.text
 
 
 def _text_strategy() -> st.SearchStrategy[str]:
