@@ -199,4 +199,3 @@ def chunk_text(text: str, max_tokens: int, count_tokens: TokenCounter | None = N
         Chunk(n=n, start=start, end=end, text=text[start:end], tokens=count(text[start:end]))
         for n, (start, end) in enumerate(spans)
     ]
-
