@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.latency
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.scale
+	$(BIN)/python -m benchmarks.language_id
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from index.language import ngram_identifier
+
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 KS = (1, 5, 20)
 
@@ -177,7 +179,8 @@ def index_task(task: Task, settings: Any, workdir: Path, embedder: Any = None) -
     write_corpus(task, corpus)
     scratch = settings.model_copy(update={"data_dir": workdir / "data", "collection": "eval"})
     engine = Engine(scratch, embedder=embedder)
-    engine.embedder.embed_passages(["warm-up"])  # load and warm the model before ingest is timed
+    engine.embedder.embed_passages(["warm-up"])  # load and warm the models before ingest is timed
+    ngram_identifier()
     return engine, engine.ingest([corpus], progress=False)
 
 

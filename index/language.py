@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
 LANGS = ("ar", "en", "id")
 
@@ -36,6 +39,10 @@ _OTHER_LATIN_WORDS = frozenset(
     der die das und ist nicht ein eine mit von zu den dem auch sich auf fur""".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
+# When function words do not decide between English and Indonesian (a tie, often none at all,
+# as in "Dimanakah letak Donggala?"), a character n-gram model does. Text without evidence
+# either way (names such as "Haftar Tripoli?") stays English unless the model is this sure.
+_INDONESIAN_CONFIDENCE = 0.95
 
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي"})
@@ -91,11 +98,27 @@ def detect_language(text: str) -> str:
     foreign = sum(w in _OTHER_LATIN_WORDS for w in words)
     if foreign > max(en, ind):
         return "other"
-    if ind > en:
+    if ind != en:
+        return "id" if ind > en else "en"
+    if _indonesian_probability(text) >= _INDONESIAN_CONFIDENCE:
         return "id"
     if en > 0 or len(words) < 12:
         return "en"
     return "other"
+
+
+@lru_cache(maxsize=1)
+def ngram_identifier() -> LanguageIdentifier:
+    """py3langid's bundled model for English, Indonesian and Malay, loaded once (about 0.5 s)."""
+    identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    identifier.set_languages(["en", "id", "ms"])
+    return identifier
+
+
+def _indonesian_probability(text: str) -> float:
+    """Probability that Latin-script text is Indonesian (or Malay) rather than English."""
+    ranked = dict(ngram_identifier().rank(text))
+    return ranked.get("id", 0.0) + ranked.get("ms", 0.0)
 
 
 def normalize_arabic(text: str) -> str:

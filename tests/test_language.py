@@ -43,6 +43,13 @@ QUESTIONS = {
         "Bagaimana Haftar bertemu dengan Mossad?",
         "Apakah ada embargo senjata PBB di Libya?",
         "Di mana pelatihan itu dilakukan",
+        # No function word of either list, or as many English as Indonesian ones: the
+        # character n-gram model decides.
+        "Dimanakah markas Haftar?",
+        "Siapakah pelatih milisi Haftar?",
+        "Berapakah jumlah tentara bayaran Rusia?",
+        "Kapan The Economist menulis tentang Haftar?",
+        "Mengapa Mesir membela Haftar?",
     ],
     "ar": [
         "من درب قوات حفتر؟",
@@ -84,6 +91,7 @@ def test_questions(lang, question):
         ("Кто такой Хафтар?", "other"),
         ("Qui a entraîné les forces de Haftar dans la guerre de rue?", "other"),
         ("Haftar Tripoli?", "en"),
+        ("Haftar", "en"),
         ("LNA", "en"),
     ],
 )

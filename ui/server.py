@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from assistant.api import create_api
 from assistant.engine import Engine
+from index.language import ngram_identifier
 from ui.app import build_ui
 
 log = logging.getLogger("sanad.server")
@@ -47,7 +48,8 @@ def create_app(engine: Engine) -> FastAPI:
 
 
 def warm_up(engine: Engine) -> None:
-    """Load the model and the lexical index now, so the first question is fast."""
+    """Load the models and the lexical index now, so the first question is fast."""
+    ngram_identifier()
     engine.embedder.embed_queries([WARM_UP_QUESTION])
     engine.retriever.search(WARM_UP_QUESTION, 1)
 
