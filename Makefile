@@ -28,6 +28,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.retrieval
 	$(BIN)/python -m benchmarks.answers
+	$(BIN)/python -m benchmarks.articles
 	$(BIN)/python -m benchmarks.latency
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.scale

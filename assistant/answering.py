@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
 from assistant.citations import Answer, Citation, citation_id
+from assistant.evidence import Candidate, EvidenceScorer
 from assistant.messages import NO_EVIDENCE, say
 from assistant.retrieval import Retriever, ScoredChunk
-from index.chunking import is_debris
 from index.language import sentence_spans
 from index.store import ChunkRecord
+
+_OPEN_ENDINGS = ":,،;؛-–—"
 
 
 class Answerer(Protocol):
@@ -63,17 +62,8 @@ def abstain(question: str, language: str, mode: str = "extractive") -> Answer:
     )
 
 
-@dataclass(frozen=True)
-class _Sentence:
-    chunk: ChunkRecord
-    start: int  # chunk-local
-    end: int
-    score: float
-    centred: np.ndarray  # unit vector with the language centroid removed
-
-
 class ExtractiveAnswerer:
-    """Quotes the strongest evidence sentences; abstains when the evidence is weak."""
+    """Quotes the sentence that answers first, then other strong points; abstains otherwise."""
 
     mode = "extractive"
 
@@ -86,8 +76,10 @@ class ExtractiveAnswerer:
         duplicate: float = 0.9,
         point_margin: float = 0.04,
         support_margin: float = 0.3,
+        scorer: EvidenceScorer | None = None,
     ) -> None:
         self.retriever = retriever
+        self.scorer = scorer or EvidenceScorer(retriever)
         self.min_score = min_score
         self.max_points = max_points
         self.same_point = same_point
@@ -95,31 +87,39 @@ class ExtractiveAnswerer:
         self.support_margin = support_margin
         self.point_margin = point_margin
 
+    def decide(
+        self, question: str, language: str, passages: list[ScoredChunk]
+    ) -> tuple[list[Candidate], Candidate | None, float]:
+        """The scored sentences, the one that answers (None: abstain) and the evidence."""
+        sentences = self.scorer.candidates(question, language, passages) if passages else []
+        best, evidence = self.scorer.assess(sentences)
+        return sentences, best if evidence >= self.min_score else None, evidence
+
     def answer(self, question: str, language: str, passages: list[ScoredChunk]) -> Answer:
         """Quote the evidence sentences with their markers, or abstain."""
         started = time.perf_counter()
-        if not passages or max(p.evidence for p in passages) < self.min_score:
-            return abstain(question, language)
-        sentences = self._score_sentences(question, passages)
-        if not sentences:
-            return abstain(question, language)
-        points = self._points(sentences)
+        sentences, best, evidence = self.decide(question, language, passages)
+        if best is None:
+            return abstain(question, language).model_copy(update={"evidence": evidence})
         citations: list[Citation] = []
         lines: list[str] = []
-        for group in points:
+        for group in self._points(sentences, best):
             markers = []
             for sentence in group:
                 n = len(citations) + 1
-                citations.append(make_citation(n, sentence.chunk, sentence.start, sentence.end))
+                start, end = sentence.start, sentence.end
+                if sentence is group[0]:
+                    end = continued_end(sentence.chunk.text, start, end)
+                citations.append(make_citation(n, sentence.chunk, start, end))
                 markers.append(f"[{n}]")
-            quote = group[0].chunk.text[group[0].start : group[0].end]
-            lines.append(f"“{quote}” {''.join(markers)}")
+            lines.append(f"“{citations[-len(group)].quote}” {''.join(markers)}")
         return Answer(
             question=question,
             language=language,
             text="\n".join(lines),
             grounded=True,
             citations=citations,
+            evidence=evidence,
             timings_ms={"compose_ms": (time.perf_counter() - started) * 1000},
         )
 
@@ -131,44 +131,16 @@ class ExtractiveAnswerer:
         yield answer.text
         yield answer
 
-    def _score_sentences(self, question: str, passages: list[ScoredChunk]) -> list[_Sentence]:
-        """Every content sentence of the passages, scored fairly against the question."""
-        spans: list[tuple[ScoredChunk, int, int]] = []
-        seen: set[tuple[str, int]] = set()  # overlapping chunks repeat a sentence
-        for hit in passages:
-            for start, end in sentence_spans(hit.chunk.text):
-                text = hit.chunk.text[start:end]
-                where = (hit.chunk.doc_id, hit.chunk.start + start)
-                if len(text.split()) >= 4 and not is_debris(text) and where not in seen:
-                    seen.add(where)
-                    spans.append((hit, start, end))
-        if not spans:
-            return []
-        embedder = self.retriever.embedder
-        query = embedder.embed_queries([question])[0]
-        vectors = embedder.embed_sentences([h.chunk.text[s:e] for h, s, e in spans])
-        centroids = self.retriever.derived().centroids
-        out = []
-        for (hit, start, end), vector in zip(spans, vectors):
-            centroid = centroids[hit.chunk.lang]
-            offset = float(query @ centroid) if self.retriever.fair else 0.0
-            score = float(vector @ query) - offset + hit.score
-            centred = vector - centroid
-            centred /= max(float(np.linalg.norm(centred)), 1e-12)
-            out.append(_Sentence(hit.chunk, start, end, score, centred))
-        out.sort(key=lambda s: -s.score)
-        return out
+    def _points(self, sentences: list[Candidate], best: Candidate) -> list[list[Candidate]]:
+        """The answering sentence, then other strong distinct ones, each with its support.
 
-    def _points(self, sentences: list[_Sentence]) -> list[list[_Sentence]]:
-        """The strongest distinct sentences, each with the same point in other articles.
-
-        Similarity between sentences is measured on language-centred vectors, so that a
-        translation in another language is as close as a paraphrase in the same language.
+        The same point in another article (compared on language-centred vectors, so that a
+        translation is as close as a paraphrase) is cited on the same line.
         """
-        best = sentences[0].score
-        heads: list[_Sentence] = []
+        top = sentences[0].rank
+        heads: list[Candidate] = [best]
         for sentence in sentences:
-            if len(heads) == self.max_points or sentence.score < best - self.point_margin:
+            if len(heads) == self.max_points or sentence.rank < top - self.point_margin:
                 break
             if all(_similar(h, sentence) < self.duplicate for h in heads):
                 heads.append(sentence)
@@ -182,7 +154,7 @@ class ExtractiveAnswerer:
                     for s in sentences
                     if s.chunk.doc_id == doc_id
                     and id(s) not in used
-                    and s.score >= head.score - self.support_margin
+                    and s.rank >= head.rank - self.support_margin
                 ]
                 if doc_id == head.chunk.doc_id or not others:
                     continue
@@ -194,6 +166,23 @@ class ExtractiveAnswerer:
         return groups
 
 
-def _similar(a: _Sentence, b: _Sentence) -> float:
+def continued_end(text: str, start: int, end: int) -> int:
+    """End of the sentence at [start, end), extended over the next one when it continues it.
+
+    A sentence that stops at a colon or comma, or whose successor starts in lower case,
+    is not complete on its own ("... met with:" followed by the names).
+    """
+    spans = sentence_spans(text[end:])
+    if not spans:
+        return end
+    nxt_start, nxt_end = spans[0]
+    head = text[start:end].rstrip()
+    follower = text[end + nxt_start : end + nxt_end]
+    if head[-1:] in _OPEN_ENDINGS or follower[:1].islower():
+        return end + nxt_end
+    return end
+
+
+def _similar(a: Candidate, b: Candidate) -> float:
     """Cosine of two sentences' language-centred vectors."""
     return float(a.centred @ b.centred)

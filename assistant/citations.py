@@ -40,6 +40,9 @@ class Answer(BaseModel):
     text: str
     grounded: bool
     citations: list[Citation] = Field(default_factory=list)
+    evidence: float | None = Field(
+        None, description="probability that the best cited sentence answers the question"
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
     mode: Literal["extractive", "llm"] = "extractive"
     notice: str | None = None

@@ -30,13 +30,15 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1)
     ingest_batch_chunks: int = Field(1024, ge=1)
     chunk_tokens: int = Field(300, ge=16, le=500)
+    chunker: Literal["model", "cl100k"] = "cl100k"
     max_file_mb: float = Field(20.0, gt=0)
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(30, ge=1, le=500)
     bm25_weight: float = Field(0.05, ge=0.0)
     lang_prior_chunks: float = Field(50.0, ge=0.0)
     max_per_doc: int = Field(2, ge=0)
-    min_evidence: float = 0.0876  # benchmarks/answers.py: answers 95% of answerable TyDi
+    doc_blend: float = Field(0.3, ge=0.0, le=1.0)
+    min_evidence: float = Field(0.204, ge=0.0, le=1.0)  # benchmarks/fit_evidence.py
     max_question_chars: int = Field(2000, ge=1)
     answer_mode: Literal["extractive", "llm"] = "extractive"
     llm_base_url: str = ""

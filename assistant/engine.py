@@ -57,6 +57,7 @@ class Engine:
             language_prior=load_language_prior(self.model_name),
             prior_chunks=self.settings.lang_prior_chunks,
             max_per_doc=self.settings.max_per_doc,
+            doc_blend=self.settings.doc_blend,
         )
 
     def ingest(self, paths: list[Path], sync: bool = False, progress: bool = True) -> IngestReport:
@@ -73,6 +74,7 @@ class Engine:
             sync=sync,
             progress=progress,
             batch_chunks=self.settings.ingest_batch_chunks,
+            chunker=self.settings.chunker,
         )
 
     @cached_property

@@ -46,7 +46,8 @@ class Task:
     questions: list[Question] = field(default_factory=list)
 
 
-def _jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSON-lines file."""
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
@@ -60,7 +61,7 @@ def tydi_mixed(eval_dir: Path = DEFAULT_EVAL_DIR) -> Task:
     task = Task("tydi-mixed", [])
     seen: set[str] = set()
     for lang in ("ar", "en", "id"):
-        for row in _jsonl(eval_dir / "tydiqa_goldp" / f"tydiqa_goldp_dev_{lang}.jsonl"):
+        for row in read_jsonl(eval_dir / "tydiqa_goldp" / f"tydiqa_goldp_dev_{lang}.jsonl"):
             key = _key(lang, row["context"])
             if key not in seen:
                 seen.add(key)
@@ -75,7 +76,7 @@ def xquad_cross(q_lang: str, p_lang: str, eval_dir: Path = DEFAULT_EVAL_DIR) -> 
     """XQuAD: index the contexts in `p_lang`, ask the questions in `q_lang`."""
     task = Task(f"xquad-{q_lang}->{p_lang}", [])
     seen: set[str] = set()
-    for row in _jsonl(eval_dir / "xquad" / "xquad_parallel_ar_en.jsonl"):
+    for row in read_jsonl(eval_dir / "xquad" / "xquad_parallel_ar_en.jsonl"):
         key = _key("x", row["context_en"])
         if key not in seen:
             seen.add(key)
@@ -94,7 +95,7 @@ def xquad_cross(q_lang: str, p_lang: str, eval_dir: Path = DEFAULT_EVAL_DIR) -> 
 
 def xquad_mixed(eval_dir: Path = DEFAULT_EVAL_DIR) -> Task:
     """XQuAD mixed index: articles (by sorted title) alternate ar/en; questions in both."""
-    rows = _jsonl(eval_dir / "xquad" / "xquad_parallel_ar_en.jsonl")
+    rows = read_jsonl(eval_dir / "xquad" / "xquad_parallel_ar_en.jsonl")
     titles = sorted({r["title_en"] for r in rows})
     lang_of = {t: ("ar" if i % 2 == 0 else "en") for i, t in enumerate(titles)}
     task = Task("xquad-mixed", [])

@@ -164,7 +164,7 @@ class LLMAnswerer:
 
     def answer(self, question: str, language: str, passages: list[ScoredChunk]) -> Answer:
         """A complete answer from the model (or the extractive fallback)."""
-        if not passages:
+        if not self._answerable(question, language, passages):
             return abstain(question, language, mode="llm")
         started = time.perf_counter()
         try:
@@ -177,7 +177,7 @@ class LLMAnswerer:
         self, question: str, language: str, passages: list[ScoredChunk]
     ) -> Iterator[str | Answer]:
         """Checked text deltas as the model writes them, then the final Answer."""
-        if not passages:
+        if not self._answerable(question, language, passages):
             answer = abstain(question, language, mode="llm")
             yield answer.text
             yield answer
@@ -215,6 +215,10 @@ class LLMAnswerer:
         if tail:
             yield tail
         yield final
+
+    def _answerable(self, question: str, language: str, passages: list[ScoredChunk]) -> bool:
+        """The extractive answer's decision: some sentence of the passages answers."""
+        return self.fallback.decide(question, language, passages)[1] is not None
 
     def _finish(
         self,

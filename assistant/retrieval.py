@@ -62,6 +62,7 @@ class Retriever:
         language_prior: dict[str, np.ndarray] | None = None,
         prior_chunks: float = 50.0,
         max_per_doc: int = 0,
+        doc_blend: float = 0.0,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -72,6 +73,7 @@ class Retriever:
         self.language_prior = language_prior or {}
         self.prior_chunks = prior_chunks
         self.max_per_doc = max_per_doc
+        self.doc_blend = doc_blend
         self._derived: DerivedIndex | None = None
         self._lock = threading.Lock()
 
@@ -163,6 +165,10 @@ class Retriever:
         cos = cosine[pool]
         offset = float(query @ derived.centroids[lang]) if self.fair else 0.0
         centred = cos - offset
+        if self.doc_blend:  # a passage of an article about the question counts for more
+            documents = derived.document_means(cosine, rows)
+            documents = documents[np.searchsorted(rows, pool)] - offset
+            centred = (1 - self.doc_blend) * centred + self.doc_blend * documents
         lexical = bm25[pool] if bm25 is not None and len(bm25) else np.zeros(len(pool))
         top = float(lexical.max()) if len(lexical) else 0.0
         hybrid = centred + self.bm25_weight * (lexical / top if top > 0 else lexical)

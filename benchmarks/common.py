@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.evaluation import Task, index_task
+from index.language import normalize_for_search
 from index.pipeline import IngestReport
 
 # Questions written for the seed articles (not taken from any evaluation set).
@@ -39,3 +41,13 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"p50": 0.0, "p95": 0.0}
     return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95))}
+
+
+def _norm(text: str) -> str:
+    return " ".join(normalize_for_search(unicodedata.normalize("NFKC", text)).split())
+
+
+def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
+    """Whether any gold answer string occurs in the text (normalised)."""
+    haystack = _norm(text)
+    return any(_norm(a) and _norm(a) in haystack for a in answers)

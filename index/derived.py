@@ -87,6 +87,7 @@ class DerivedIndex:
     centroids: dict[str, np.ndarray] = field(default_factory=dict)
     bm25: bm25s.BM25 | None = None
     rows_by_lang: dict[str, np.ndarray] = field(default_factory=dict)
+    doc_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def build(
@@ -120,6 +121,9 @@ class DerivedIndex:
             ids=[ids[i] for i in order],
             langs=lang_arr,
             doc_ids=np.array([doc_ids[i] for i in order], dtype=object),
+            doc_codes=np.unique([doc_ids[i] for i in order], return_inverse=True)[1]
+            if ids
+            else np.zeros(0, dtype=np.int64),
             embeddings=embeddings,
             centroids=shrunk_centroids(embeddings, lang_arr, prior or {}, prior_chunks),
             rows_by_lang={
@@ -143,6 +147,13 @@ class DerivedIndex:
         if exclude_doc_ids:
             mask &= ~np.isin(self.doc_ids, list(exclude_doc_ids))
         return mask
+
+    def document_means(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """For each row, the mean of `values` over the rows of its document (among `rows`)."""
+        codes = self.doc_codes[rows]
+        sums = np.bincount(codes, weights=values[rows])
+        counts = np.bincount(codes)
+        return (sums[codes] / counts[codes]).astype(np.float32)
 
     def bm25_scores(self, question: str) -> np.ndarray:
         """BM25 score of every chunk (in `ids` order) for the question."""

@@ -52,6 +52,10 @@ class Embedder:
         """Vector dimension."""
         return int(self._model.get_embedding_dimension())
 
+    def count_tokens(self, text: str) -> int:
+        """Number of the model's own tokens in text (no special tokens, no truncation)."""
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -86,8 +86,12 @@ def ingest(
     sync: bool = False,
     progress: bool = True,
     batch_chunks: int = 1024,
+    chunker: str = "cl100k",
 ) -> IngestReport:
     """Ingest files and folders into the store; unchanged files cost nothing.
+
+    Chunks hold at most `chunk_tokens` tokens of `chunker`: "model" (the embedding model's
+    own tokenizer, one bound for every language) or "cl100k" (tiktoken's).
 
     Chunks are embedded and written `batch_chunks` at a time: big batches let the model
     group texts of similar length (less padding); a crash loses at most one batch of work.
@@ -98,6 +102,7 @@ def ingest(
         if not path.exists():
             raise FileNotFoundError(f"no such file or directory: {path}")
     report = IngestReport(repaired=reconcile(store))
+    count = embedder.count_tokens if chunker == "model" else None
     known: dict[str, list[DocRecord]] = {}
     owner: dict[str, str] = {}
     for record in store.documents():
@@ -119,7 +124,11 @@ def ingest(
             continue
         seen.add(doc.source)
         versions = known.get(doc.source, [])
-        current = [v for v in versions if v.doc_id == doc.doc_id and v.chunk_tokens == chunk_tokens]
+        current = [
+            v
+            for v in versions
+            if v.doc_id == doc.doc_id and (v.chunk_tokens, v.chunker) == (chunk_tokens, chunker)
+        ]
         if current:
             for stale in versions:
                 if stale is not current[0]:
@@ -127,7 +136,7 @@ def ingest(
                     report.repaired += 1
             report.unchanged.append(doc.source)
             continue
-        chunks = chunk_text(doc.text, chunk_tokens)
+        chunks = chunk_text(doc.text, chunk_tokens, count)
         records = [
             ChunkRecord(
                 id=f"{doc.doc_id}:{c.n}",
@@ -152,8 +161,8 @@ def ingest(
         pending.append(_Pending(doc, records, sum(c.tokens for c in chunks), replaces))
         (report.updated if versions else report.added).append(doc.source)
         if sum(len(p.records) for p in pending) >= batch_chunks:
-            _flush(pending, store, embedder, chunk_tokens, report, bar)
-    _flush(pending, store, embedder, chunk_tokens, report, bar)
+            _flush(pending, store, embedder, (chunk_tokens, chunker), report, bar)
+    _flush(pending, store, embedder, (chunk_tokens, chunker), report, bar)
     bar.close()
     if sync:
         prefixes = [_source_prefix(p) for p in paths]
@@ -172,7 +181,7 @@ def _flush(
     pending: list[_Pending],
     store: Store,
     embedder: Embedder,
-    chunk_tokens: int,
+    chunking: tuple[int, str],
     report: IngestReport,
     bar: tqdm,
 ) -> None:
@@ -182,7 +191,7 @@ def _flush(
     records = [r for p in pending for r in p.records]
     bar.set_postfix_str(f"embedding {len(records)} chunks")
     vectors = embedder.embed_passages([r.text for r in records])
-    store.put_chunks(records, vectors, chunk_tokens)  # all chunks first, in one write...
+    store.put_chunks(records, vectors, chunking[0])  # all chunks first, in one write...
     means, row = [], 0
     for item in pending:
         mean = vectors[row : row + len(item.records)].mean(axis=0)
@@ -199,7 +208,8 @@ def _flush(
                 source=item.doc.source,
                 published=item.doc.published,
                 n_chunks=len(item.records),
-                chunk_tokens=chunk_tokens,
+                chunk_tokens=chunking[0],
+                chunker=chunking[1],
             )
             for item in pending
         ],

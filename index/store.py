@@ -62,6 +62,7 @@ class DocRecord:
     published: str | None
     n_chunks: int
     chunk_tokens: int
+    chunker: str = "cl100k"  # whose tokens bound the chunks: "cl100k" or "model"
 
     def metadata(self) -> dict[str, Any]:
         """Chroma metadata (no None values)."""
@@ -71,6 +72,7 @@ class DocRecord:
             "source": self.source,
             "n_chunks": self.n_chunks,
             "chunk_tokens": self.chunk_tokens,
+            "chunker": self.chunker,
         }
         if self.published:
             meta["published"] = self.published
@@ -87,6 +89,7 @@ class DocRecord:
             published=meta.get("published") or None,
             n_chunks=int(meta.get("n_chunks", 0)),
             chunk_tokens=int(meta.get("chunk_tokens", 0)),
+            chunker=str(meta.get("chunker", "cl100k")),
         )
 
 

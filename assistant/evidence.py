@@ -1,0 +1,291 @@
+"""Whether the retrieved evidence answers the question: sentence features and two fitted models.
+
+Every candidate sentence of the retrieved passages gets the same few features in every
+language: its dense score against the question (minus the question's similarity to a
+corpus-independent reference centroid of the sentence's language), how many of the question's
+content words it holds (only when it shares the question's language), whether the question's
+numbers occur in it (across scripts), whether the question's names occur in it when it is
+in the other script (assistant/names.py), and whether it holds what the question word asks
+for (a year for "when", a number for "how many"). Headlines and page debris are not candidates.
+A sentence model picks the sentence that answers (it is quoted first); a decision model, over
+that sentence's features and the best of all candidates, gives the probability that the
+evidence answers. The answer abstains below `SANAD_MIN_EVIDENCE`. Both are logistic
+regressions fitted on the public sets by `benchmarks/fit_evidence.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answer_signals import (
+    content_words,
+    has_answer_type,
+    numbers_in,
+    question_type,
+)
+from assistant.names import cross_script_names
+from assistant.retrieval import Retriever, ScoredChunk
+from index.chunking import is_debris
+from index.language import sentence_spans
+from index.store import ChunkRecord
+
+MODEL_FILE = Path(__file__).with_name("evidence_model.json")
+SENTENCE_FEATURES = (
+    "dense",
+    "dense_gap",
+    "chunk",
+    "same_lang",
+    "cover",
+    "cover_chunk",
+    "q_numbers",
+    "numbers_matched",
+    "type_known",
+    "type_missing",
+    "log_words",
+    "names",
+)
+DECISION_FEATURES = (
+    "best_logit",
+    "best_dense",
+    "same_lang",
+    "same_lang_dense",
+    "chunk",
+    "cover",
+    "same_lang_cover_chunk",
+    "type_missing",
+    "numbers_matched",
+    "q_numbers",
+    "type_known",
+    "names",
+    "best_names",
+)
+_S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+_MIN_WORDS = 4
+_TERMINAL = ".!?؟…\"'”’»)"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A content sentence of a retrieved chunk: chunk-local span, features and scores."""
+
+    chunk: ChunkRecord
+    start: int
+    end: int
+    rank: float  # fair dense score of the sentence plus its passage's fused score
+    features: np.ndarray  # SENTENCE_FEATURES
+    logit: float  # how likely this sentence, of all candidates, is the one that answers
+    centred: np.ndarray  # unit vector with the language centroid removed
+
+    @property
+    def text(self) -> str:
+        """The sentence, exactly as in the document."""
+        return self.chunk.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """Standardised logistic regression over named features."""
+
+    names: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def logit(self, features: np.ndarray) -> np.ndarray:
+        """Log-odds for each row of features."""
+        return (features - self.mean) / self.scale @ self.weights + self.bias
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """Probability for each row of features."""
+        return 1.0 / (1.0 + np.exp(-self.logit(features)))
+
+    def to_json(self) -> dict:
+        """The few numbers that define the model."""
+        return {
+            "features": list(self.names),
+            "mean": self.mean.round(6).tolist(),
+            "scale": self.scale.round(6).tolist(),
+            "weights": self.weights.round(6).tolist(),
+            "bias": round(float(self.bias), 6),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, names: tuple[str, ...]) -> LogisticModel:
+        """A model from its numbers; its features must be `names`, in order."""
+        if tuple(data["features"]) != names:
+            raise ValueError(f"model features {data['features']} != {list(names)}")
+        return cls(
+            names,
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["scale"], dtype=np.float64),
+            np.asarray(data["weights"], dtype=np.float64),
+            float(data["bias"]),
+        )
+
+
+@dataclass(frozen=True)
+class EvidenceModel:
+    """Which sentence answers (sentence model), and whether it does (decision model)."""
+
+    sentence: LogisticModel
+    decision: LogisticModel
+
+    def assess(self, features: np.ndarray, logits: np.ndarray) -> tuple[int, float]:
+        """The answering sentence's row and the probability that the evidence answers."""
+        best = int(np.argmax(logits))
+        row = decision_features(features, logits, best)
+        return best, float(self.decision.probability(row[None, :])[0])
+
+    @classmethod
+    def from_json(cls, data: dict) -> EvidenceModel:
+        """Both models from the JSON written by benchmarks/fit_evidence.py."""
+        return cls(
+            LogisticModel.from_json(data["sentence"], SENTENCE_FEATURES),
+            LogisticModel.from_json(data["decision"], DECISION_FEATURES),
+        )
+
+
+def decision_features(features: np.ndarray, logits: np.ndarray, best: int) -> np.ndarray:
+    """Question-level features: the answering sentence's, and the best over all candidates."""
+    chosen = features[best]
+    same = chosen[_S["same_lang"]]
+    return np.array(
+        [
+            logits[best],
+            features[:, _S["dense"]].max(),
+            same,
+            same * chosen[_S["dense"]],
+            features[:, _S["chunk"]].max(),
+            chosen[_S["cover"]],
+            same * chosen[_S["cover_chunk"]],
+            chosen[_S["type_missing"]],
+            chosen[_S["numbers_matched"]],
+            chosen[_S["q_numbers"]],
+            chosen[_S["type_known"]],
+            chosen[_S["names"]],
+            features[:, _S["names"]].max(),
+        ]
+    )
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> EvidenceModel:
+    """The fitted models shipped in assistant/evidence_model.json."""
+    return EvidenceModel.from_json(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+def is_headline(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a line of its own with no sentence-final punctuation."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    whole_line = not text[line_start:start].strip() and not text[end:line_end].strip()
+    return whole_line and text[start:end].rstrip()[-1:] not in _TERMINAL
+
+
+class EvidenceScorer:
+    """Scores the sentences of retrieved passages as answers to a question."""
+
+    def __init__(self, retriever: Retriever, model: EvidenceModel | None = None) -> None:
+        self.retriever = retriever
+        self.model = model or shipped_model()
+
+    def assess(self, candidates: list[Candidate]) -> tuple[Candidate | None, float]:
+        """The sentence that answers best, and the probability that the evidence answers."""
+        if not candidates:
+            return None, 0.0
+        features = np.vstack([c.features for c in candidates])
+        best, probability = self.model.assess(features, np.array([c.logit for c in candidates]))
+        return candidates[best], probability
+
+    def candidates(
+        self, question: str, language: str, passages: list[ScoredChunk]
+    ) -> list[Candidate]:
+        """Every content sentence of the passages (no headline, no debris), best rank first."""
+        spans = self._spans(passages)
+        if not spans:
+            return []
+        embedder = self.retriever.embedder
+        query = embedder.embed_queries([question])[0]
+        vectors = embedder.embed_sentences([h.chunk.text[s:e] for h, s, e in spans])
+        centroids = self.retriever.derived().centroids
+        reference = self.retriever.language_prior
+        cosine = vectors @ query
+        dense = np.array(
+            [
+                c - float(query @ reference.get(h.chunk.lang, centroids[h.chunk.lang]))
+                for c, (h, _, _) in zip(cosine, spans)
+            ]
+        )
+        q_words = content_words(question, language)
+        q_numbers = numbers_in(question)
+        q_type = question_type(question, language)
+        rows = []
+        for (hit, start, end), value in zip(spans, dense):
+            sentence = hit.chunk.text[start:end]
+            same = hit.chunk.lang == language
+            rows.append(
+                [
+                    value,
+                    value - dense.max(),
+                    hit.evidence,
+                    float(same),
+                    _coverage(q_words, sentence, language) if same else 0.0,
+                    _coverage(q_words, hit.chunk.text, language) if same else 0.0,
+                    float(bool(q_numbers)),
+                    len(q_numbers & numbers_in(sentence)) / len(q_numbers) if q_numbers else 0.0,
+                    float(q_type is not None),
+                    float(q_type is not None and not has_answer_type(sentence, hit.chunk.lang,
+                                                                     q_type)),
+                    math.log(len(sentence.split())),
+                    cross_script_names(question, language, sentence, hit.chunk.lang),
+                ]
+            )
+        features = np.asarray(rows, dtype=np.float64)
+        logits = self.model.sentence.logit(features)
+        out = []
+        for i, ((hit, start, end), vector) in enumerate(zip(spans, vectors)):
+            centroid = centroids[hit.chunk.lang]
+            offset = float(query @ centroid) if self.retriever.fair else 0.0
+            centred = vector - centroid
+            centred /= max(float(np.linalg.norm(centred)), 1e-12)
+            rank = float(cosine[i]) - offset + hit.score
+            out.append(
+                Candidate(hit.chunk, start, end, rank, features[i], float(logits[i]), centred)
+            )
+        out.sort(key=lambda c: -c.rank)
+        return out
+
+    @staticmethod
+    def _spans(passages: list[ScoredChunk]) -> list[tuple[ScoredChunk, int, int]]:
+        """Chunk-local spans of the passages' content sentences, each sentence once."""
+        spans: list[tuple[ScoredChunk, int, int]] = []
+        seen: set[tuple[str, int]] = set()  # overlapping chunks repeat a sentence
+        for hit in passages:
+            text = hit.chunk.text
+            for start, end in sentence_spans(text):
+                sentence = text[start:end]
+                where = (hit.chunk.doc_id, hit.chunk.start + start)
+                if (
+                    len(sentence.split()) >= _MIN_WORDS
+                    and where not in seen
+                    and not is_debris(sentence)
+                    and not is_headline(text, start, end)
+                ):
+                    seen.add(where)
+                    spans.append((hit, start, end))
+        return spans
+
+
+def _coverage(q_words: set[str], text: str, lang: str) -> float:
+    """Share of the question's content words found in the text (same language only)."""
+    if not q_words:
+        return 0.0
+    return len(q_words & content_words(text, lang)) / len(q_words)

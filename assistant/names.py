@@ -1,0 +1,117 @@
+"""Names matched across Arabic and Latin script by their consonant skeletons.
+
+Dense vectors of a small multilingual model barely tell "من هو عباس كامل؟" from other
+Arabic questions about Egypt, but the name is plain in an English or Indonesian sentence:
+عباس كامل and "Abbas Kamel" share the consonants b-s and k-m-l. A skeleton keeps the
+consonants of a word, maps letters that transliterate into one another to one class
+(ق/ك/k/q/c, ث/ت/ط/t, ش/س/ص/s, ...) and drops vowels, long-vowel letters, ع/ء/ه and h,
+which Latin spellings of Arabic names treat inconsistently.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer_signals import is_stopword
+from index.language import normalize_for_search
+
+_ARABIC = str.maketrans(
+    {
+        "ب": "b", "ت": "t", "ث": "t", "ج": "j", "ح": "", "خ": "k", "د": "d", "ذ": "d",
+        "ر": "r", "ز": "z", "س": "s", "ش": "s", "ص": "s", "ض": "d", "ط": "t", "ظ": "z",
+        "غ": "g", "ف": "f", "ق": "k", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "",
+        "ة": "", "و": "", "ي": "", "ى": "", "ا": "", "أ": "", "إ": "", "آ": "", "ء": "",
+        "ؤ": "", "ئ": "", "ع": "", "پ": "b", "چ": "j", "ڤ": "f", "گ": "g", "ک": "k",
+        "ی": "",
+    }
+)
+_LATIN_DIGRAPHS = (("sh", "s"), ("kh", "k"), ("th", "t"), ("dh", "d"), ("ph", "f"),
+                   ("gh", "g"), ("ch", "s"), ("ck", "k"), ("x", "ks"))
+_LATIN = str.maketrans({"c": "k", "q": "k", "v": "f", "p": "b", "g": "j", "h": "", "w": "",
+                        "y": "", "a": "", "e": "", "i": "", "o": "", "u": ""})
+_ARABIC_PREFIXES = (
+    re.compile("^(?:و|ف)"),
+    re.compile("^(?:و|ف)?(?:ب|ل|ك)"),
+    re.compile("^(?:و|ف)?(?:ب|ل|ك)?ال"),
+)
+_LATIN_NAME = re.compile(r"[A-Z][A-Za-z'’]+|[A-Z][a-z]*-[A-Z][A-Za-z]+")
+_ARABIC_WORD = re.compile(r"[\u0621-\u064a\u067e\u0686\u06a4\u06af\u06a9\u06cc]{2,}")
+_MIN_SKELETON = 2
+
+
+def _collapse(skeleton: str) -> str:
+    """Doubled consonants once: "Abbas" and عباس both give "bs"."""
+    return re.sub(r"(.)\1+", r"\1", skeleton)
+
+
+def arabic_skeletons(word: str) -> set[str]:
+    """Consonant skeletons of an Arabic word, bare and without each possible prefix.
+
+    Whether a first و, ب, ل or ك is a prefix or part of a name (كامل, ليبيا) cannot be told
+    from the word alone, so every reading is kept.
+    """
+    word = normalize_for_search(word)
+    readings = {word} | {p.sub("", word) for p in _ARABIC_PREFIXES if p.match(word)}
+    return {
+        skeleton
+        for reading in readings
+        if len(reading) >= 3 or reading == word
+        for skeleton in [_collapse(reading.translate(_ARABIC))]
+        if len(skeleton) >= _MIN_SKELETON
+    }
+
+
+def latin_skeleton(word: str) -> str:
+    """Consonant skeleton of a Latin-script word (an "al-" article is dropped)."""
+    word = word.lower().replace("’", "").replace("'", "")
+    word = re.sub(r"^[ae]l-", "", word)
+    for digraph, sound in _LATIN_DIGRAPHS:
+        word = word.replace(digraph, sound)
+    return _collapse(re.sub(r"[^a-z]", "", word).translate(_LATIN))
+
+
+def _latin_names(text: str, lang: str) -> set[str]:
+    """Skeletons of the capitalised Latin words of a text (names, mostly), no stopwords."""
+    out = set()
+    for match in _LATIN_NAME.finditer(text):
+        for part in re.split(r"[-\s]", match.group()):
+            skeleton = latin_skeleton(part)
+            if len(skeleton) >= _MIN_SKELETON and not is_stopword(part.lower(), lang):
+                out.add(skeleton)
+    return out
+
+
+def _arabic_words(text: str) -> list[set[str]]:
+    """The skeleton readings of each Arabic word of a text, no stopwords."""
+    words = _ARABIC_WORD.findall(normalize_for_search(text))
+    readings = [arabic_skeletons(w) for w in dict.fromkeys(words) if not is_stopword(w, "ar")]
+    return [r for r in readings if r]
+
+
+def _matches(skeleton: str, others: set[str]) -> bool:
+    """Equal skeletons, or (from three consonants on) one a prefix of the other."""
+    if skeleton in others:
+        return True
+    return len(skeleton) >= 3 and any(
+        len(o) >= 3 and (o.startswith(skeleton) or skeleton.startswith(o)) for o in others
+    )
+
+
+def cross_script_names(question: str, q_lang: str, sentence: str, s_lang: str) -> float:
+    """Share of the question's names found in a sentence written in the other script.
+
+    An Arabic question's words (names are not capitalised in Arabic) are matched against the
+    sentence's capitalised Latin words; a Latin question's capitalised words against the
+    sentence's Arabic words. 0 when both share a script or the question names nothing.
+    """
+    if (q_lang == "ar") == (s_lang == "ar"):
+        return 0.0
+    if q_lang == "ar":
+        asked = _arabic_words(question)
+        found = _latin_names(sentence, s_lang)
+    else:
+        asked = [{s} for s in _latin_names(question, q_lang)]
+        found = set().union(*_arabic_words(sentence))
+    if not asked:
+        return 0.0
+    return sum(any(_matches(s, found) for s in word) for word in asked) / len(asked)
