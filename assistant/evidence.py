@@ -3,9 +3,9 @@
 Every candidate sentence of the retrieved passages gets the same few features in every
 language: its dense score against the question (minus the question's similarity to a
 corpus-independent reference centroid of the sentence's language), how many of the question's
-content words it holds (only when it shares the question's language), whether the question's
-numbers occur in it (across scripts), whether the question's names occur in it when it is
-in the other script (assistant/names.py), and whether it holds what the question word asks
+content words it holds (in its own language; across Arabic and Latin script, the share of
+the question's names it holds: assistant/names.py), whether the question's numbers occur in it
+(across scripts), and whether it holds what the question word asks
 for (a year for "when", a number for "how many"). Headlines and page debris are not candidates.
 A sentence model picks the sentence that answers (it is quoted first); a decision model, over
 that sentence's features and the best of all candidates, gives the probability that the
@@ -48,7 +48,6 @@ SENTENCE_FEATURES = (
     "type_known",
     "type_missing",
     "log_words",
-    "names",
 )
 DECISION_FEATURES = (
     "best_logit",
@@ -57,13 +56,11 @@ DECISION_FEATURES = (
     "same_lang_dense",
     "chunk",
     "cover",
-    "same_lang_cover_chunk",
+    "cover_chunk",
     "type_missing",
     "numbers_matched",
     "q_numbers",
     "type_known",
-    "names",
-    "best_names",
 )
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 _MIN_WORDS = 4
@@ -164,13 +161,11 @@ def decision_features(features: np.ndarray, logits: np.ndarray, best: int) -> np
             same * chosen[_S["dense"]],
             features[:, _S["chunk"]].max(),
             chosen[_S["cover"]],
-            same * chosen[_S["cover_chunk"]],
+            chosen[_S["cover_chunk"]],
             chosen[_S["type_missing"]],
             chosen[_S["numbers_matched"]],
             chosen[_S["q_numbers"]],
             chosen[_S["type_known"]],
-            chosen[_S["names"]],
-            features[:, _S["names"]].max(),
         ]
     )
 
@@ -237,15 +232,14 @@ class EvidenceScorer:
                     value - dense.max(),
                     hit.evidence,
                     float(same),
-                    _coverage(q_words, sentence, language) if same else 0.0,
-                    _coverage(q_words, hit.chunk.text, language) if same else 0.0,
+                    _coverage(q_words, question, language, sentence, hit.chunk.lang),
+                    _coverage(q_words, question, language, hit.chunk.text, hit.chunk.lang),
                     float(bool(q_numbers)),
                     len(q_numbers & numbers_in(sentence)) / len(q_numbers) if q_numbers else 0.0,
                     float(q_type is not None),
                     float(q_type is not None and not has_answer_type(sentence, hit.chunk.lang,
                                                                      q_type)),
                     math.log(len(sentence.split())),
-                    cross_script_names(question, language, sentence, hit.chunk.lang),
                 ]
             )
         features = np.asarray(rows, dtype=np.float64)
@@ -284,8 +278,9 @@ class EvidenceScorer:
         return spans
 
 
-def _coverage(q_words: set[str], text: str, lang: str) -> float:
-    """Share of the question's content words found in the text (same language only)."""
-    if not q_words:
-        return 0.0
-    return len(q_words & content_words(text, lang)) / len(q_words)
+def _coverage(q_words: set[str], question: str, language: str, text: str, lang: str) -> float:
+    """Share of the question's words the text holds: content words in the question's language,
+    names across Arabic and Latin script, nothing for other pairs (English/Indonesian)."""
+    if lang == language:
+        return len(q_words & content_words(text, lang)) / len(q_words) if q_words else 0.0
+    return cross_script_names(question, language, text, lang)

@@ -11,6 +11,8 @@ passages in another language. Two steps remove that bias:
    centred dense + weighted BM25, and then take the language's centred dense scores in that
    order. Lexical overlap, which exists only in the question's own language, therefore never
    lifts a language above another.
+3. Optionally (`doc_blend`), a passage's centred score is blended with the mean centred score
+   of its document's passages: a passage of an article about the question counts for more.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class ScoredChunk:
 
     `evidence` is the cosine minus the question's similarity to the reference centroid of the
     passage's language: how far the passage stands above typical text in that language,
-    independent of this corpus. Abstention compares it with a calibrated threshold.
+    independent of this corpus. It is one of the features of the answer decision (evidence.py).
     """
 
     chunk: ChunkRecord

@@ -236,8 +236,12 @@ def summarise(outcomes: list[Outcome], threshold: float) -> dict:
         ans = pick("answerable", group)
         rows[group] = {
             "questions": len(ans),
-            "first citation in the gold article": pct([o.first_in_article for o in ans]),
-            "some citation overlaps the gold paragraph": pct([o.overlaps_paragraph for o in ans]),
+            "first citation in the gold article (abstention off)": pct(
+                [o.first_in_article for o in ans]
+            ),
+            "some citation overlaps the gold paragraph (abstention off)": pct(
+                [o.overlaps_paragraph for o in ans]
+            ),
             "answer contains a gold answer": pct(
                 [o.contains_gold and o.evidence >= threshold for o in ans]
             ),

@@ -182,6 +182,23 @@ def test_no_passages_abstains_without_calling_the_model(seed_engine, stub):
     assert stub.requests == []
 
 
+def test_weak_evidence_abstains_like_the_extractive_answer(seed_engine, stub):
+    question = "How long should I bake sourdough bread?"
+    hits = seed_engine.retriever.search(question, k=5)
+    threshold = seed_engine.settings.min_evidence
+    llm = build_llm(Settings(llm_base_url=stub.url + "/v1", llm_model="stub"))
+    answerer = LLMAnswerer(llm, ExtractiveAnswerer(seed_engine.retriever, min_score=threshold))
+    assert not seed_engine.extractive.answer(question, "en", hits).grounded
+    answer = answerer.answer(question, "en", hits)
+    assert answer.mode == "llm" and not answer.grounded and answer.citations == []
+    _, streamed = run_stream(answerer, question, "en", hits)
+    assert not streamed.grounded
+    assert stub.requests == []  # the model was never asked
+    stub.reply = "Israeli officers trained them [1]."
+    assert answerer.answer(QUESTION, "en", seed_engine.retriever.search(QUESTION, 5)).grounded
+    assert len(stub.requests) == 1
+
+
 # --- prompt injection ----------------------------------------------------------------------
 def test_injected_instructions_stay_inside_passage_delimiters(tmp_path: Path, embedder, stub):
     article = (

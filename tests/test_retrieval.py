@@ -24,8 +24,9 @@ def seeds_of(hits) -> list[str]:
         ("Did Israeli officers secretly train Libyan forces for urban combat?", 6),
         ("Siapa yang melatih milisi Haftar dalam perang jalanan?", 5),
         ("هل درب ضباط إسرائيليون قوات حفتر في ليبيا؟", 5),
-        # Near-tie between 004's Western-support passages and 000 at rank 5/6 here:
-        ("من درّب ميليشيات حفتر على حرب الشوارع؟", 6),
+        # Near-tie between 004's Western-support passages and 000 at rank 5/6 here; with
+        # document blending 001's second passage (0.052) passes 000's first (0.049):
+        ("من درّب ميليشيات حفتر على حرب الشوارع؟", 7),
     ],
 )
 def test_training_story_found_in_all_three_languages(seed_engine, question, k):
