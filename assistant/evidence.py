@@ -39,6 +39,7 @@ MODEL_FILE = Path(__file__).with_name("evidence_model.json")
 SENTENCE_FEATURES = (
     "dense",
     "dense_gap",
+    "rank_gap",
     "chunk",
     "same_lang",
     "cover",
@@ -64,6 +65,7 @@ DECISION_FEATURES = (
 )
 _S = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 _MIN_WORDS = 4
+_HEADLINE_WORDS = 20
 _TERMINAL = ".!?؟…\"'”’»)"
 
 
@@ -177,7 +179,12 @@ def shipped_model() -> EvidenceModel:
 
 
 def is_headline(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is a line of its own with no sentence-final punctuation."""
+    """Whether text[start:end] is a short line of its own with no sentence-final punctuation.
+
+    Long lines without a final stop are prose (a Wikipedia paragraph ending in "[3]").
+    """
+    if len(text[start:end].split()) > _HEADLINE_WORDS:
+        return False
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
@@ -222,14 +229,22 @@ class EvidenceScorer:
         q_words = content_words(question, language)
         q_numbers = numbers_in(question)
         q_type = question_type(question, language)
+        offsets = {
+            lang: float(query @ centroid) if self.retriever.fair else 0.0
+            for lang, centroid in centroids.items()
+        }
+        ranks = np.array(
+            [float(c) - offsets[h.chunk.lang] + h.score for c, (h, _, _) in zip(cosine, spans)]
+        )
         rows = []
-        for (hit, start, end), value in zip(spans, dense):
+        for (hit, start, end), value, rank in zip(spans, dense, ranks):
             sentence = hit.chunk.text[start:end]
             same = hit.chunk.lang == language
             rows.append(
                 [
                     value,
                     value - dense.max(),
+                    rank - ranks.max(),
                     hit.evidence,
                     float(same),
                     _coverage(q_words, question, language, sentence, hit.chunk.lang),
@@ -246,13 +261,12 @@ class EvidenceScorer:
         logits = self.model.sentence.logit(features)
         out = []
         for i, ((hit, start, end), vector) in enumerate(zip(spans, vectors)):
-            centroid = centroids[hit.chunk.lang]
-            offset = float(query @ centroid) if self.retriever.fair else 0.0
-            centred = vector - centroid
+            centred = vector - centroids[hit.chunk.lang]
             centred /= max(float(np.linalg.norm(centred)), 1e-12)
-            rank = float(cosine[i]) - offset + hit.score
             out.append(
-                Candidate(hit.chunk, start, end, rank, features[i], float(logits[i]), centred)
+                Candidate(
+                    hit.chunk, start, end, float(ranks[i]), features[i], float(logits[i]), centred
+                )
             )
         out.sort(key=lambda c: -c.rank)
         return out

@@ -28,7 +28,7 @@ WRONG_SENTENCE_FIRST = pytest.mark.xfail(
 ANSWERED_ON_A_NEIGHBOURING_TOPIC = pytest.mark.xfail(
     strict=True,
     reason="a sentence on a neighbouring topic scores above the threshold (the article "
-    "benchmark abstains on 48% of questions whose paragraph is withheld)",
+    "benchmark abstains on about half of the questions whose paragraph is withheld)",
 )
 
 # (question, a string the first quote must hold in one of its languages)
@@ -62,11 +62,7 @@ ANSWERED = [
 ON_TOPIC_UNANSWERED = [
     "How much oil did Libya export in 2021?",
     "كم برميلا من النفط صدرت ليبيا في عام 2021؟",
-    pytest.param(
-        "Berapa banyak minyak yang diekspor Libya pada tahun 2021?",
-        marks=ANSWERED_ON_A_NEIGHBOURING_TOPIC,
-    ),
-    "كم يبلغ عدد سكان ليبيا؟",
+    "Berapa banyak minyak yang diekspor Libya pada tahun 2021?",
     *[
         pytest.param(q, marks=ANSWERED_ON_A_NEIGHBOURING_TOPIC)
         for q in (
@@ -74,6 +70,7 @@ ON_TOPIC_UNANSWERED = [
             "من فاز بالانتخابات الرئاسية الليبية عام 2024؟",
             "Siapa yang memenangkan pemilihan presiden Libya tahun 2024?",
             "How many people live in Libya?",
+            "كم يبلغ عدد سكان ليبيا؟",
             "Berapa jumlah penduduk Libya?",
         )
     ],
