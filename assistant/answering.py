@@ -78,7 +78,6 @@ class ExtractiveAnswerer:
         support_margin: float = 0.3,
         scorer: EvidenceScorer | None = None,
     ) -> None:
-        self.retriever = retriever
         self.scorer = scorer or EvidenceScorer(retriever)
         self.min_score = min_score
         self.max_points = max_points

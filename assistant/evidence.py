@@ -236,6 +236,10 @@ class EvidenceScorer:
         ranks = np.array(
             [float(c) - offsets[h.chunk.lang] + h.score for c, (h, _, _) in zip(cosine, spans)]
         )
+        chunk_cover = {  # once per chunk, not once per sentence of it
+            hit.chunk.id: _coverage(q_words, question, language, hit.chunk.text, hit.chunk.lang)
+            for hit, _, _ in spans
+        }
         rows = []
         for (hit, start, end), value, rank in zip(spans, dense, ranks):
             sentence = hit.chunk.text[start:end]
@@ -248,7 +252,7 @@ class EvidenceScorer:
                     hit.evidence,
                     float(same),
                     _coverage(q_words, question, language, sentence, hit.chunk.lang),
-                    _coverage(q_words, question, language, hit.chunk.text, hit.chunk.lang),
+                    chunk_cover[hit.chunk.id],
                     float(bool(q_numbers)),
                     len(q_numbers & numbers_in(sentence)) / len(q_numbers) if q_numbers else 0.0,
                     float(q_type is not None),
