@@ -34,7 +34,7 @@ _ARABIC_PREFIXES = (
     re.compile("^(?:و|ف)?(?:ب|ل|ك)"),
     re.compile("^(?:و|ف)?(?:ب|ل|ك)?ال"),
 )
-_LATIN_NAME = re.compile(r"[A-Z][A-Za-z'’]+|[A-Z][a-z]*-[A-Z][A-Za-z]+")
+_LATIN_NAME = re.compile(r"[A-Z][A-Za-z'’]+")  # "Al-Thani" gives "Al" and "Thani"
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u067e\u0686\u06a4\u06af\u06a9\u06cc]{2,}")
 _MIN_SKELETON = 2
 
@@ -73,11 +73,10 @@ def latin_skeleton(word: str) -> str:
 def _latin_names(text: str, lang: str) -> set[str]:
     """Skeletons of the capitalised Latin words of a text (names, mostly), no stopwords."""
     out = set()
-    for match in _LATIN_NAME.finditer(text):
-        for part in re.split(r"[-\s]", match.group()):
-            skeleton = latin_skeleton(part)
-            if len(skeleton) >= _MIN_SKELETON and not is_stopword(part.lower(), lang):
-                out.add(skeleton)
+    for word in _LATIN_NAME.findall(text):
+        skeleton = latin_skeleton(word)
+        if len(skeleton) >= _MIN_SKELETON and not is_stopword(word.lower(), lang):
+            out.add(skeleton)
     return out
 
 
