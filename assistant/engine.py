@@ -32,7 +32,9 @@ class Engine:
     def embedder(self) -> Embedder:
         """The embedding model (converted from the bundled weights on first use)."""
         path = resolve_model(self.settings.embed_model, self.settings.model_dir)
-        return Embedder(path, batch_size=self.settings.embed_batch_size)
+        return Embedder(
+            path, batch_size=self.settings.embed_batch_size, dtype=self.settings.embed_dtype
+        )
 
     @property
     def model_name(self) -> str:
@@ -44,7 +46,13 @@ class Engine:
     def store(self) -> Store:
         """The Chroma store (embedded in the data dir, or the server at SANAD_CHROMA_URL)."""
         client = open_client(self.settings.data_dir, self.settings.chroma_url)
-        return Store(client, self.settings.collection, self.model_name, self.embedder.dim)
+        return Store(
+            client,
+            self.settings.collection,
+            self.model_name,
+            self.embedder.dim,
+            self.embedder.dtype,
+        )
 
     @cached_property
     def retriever(self) -> Retriever:

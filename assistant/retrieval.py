@@ -17,7 +17,6 @@ passages in another language. Two steps remove that bias:
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from index.derived import DerivedIndex
+from index.derived import IndexView
 from index.embedding import Embedder
+from index.live import LiveIndex
 from index.store import ChunkRecord, Store
 
 # One BLAS thread for the product: OpenBLAS workers spin after each call and, on 2 cores,
@@ -51,7 +51,7 @@ class ScoredChunk:
 
 
 class Retriever:
-    """Dense (Chroma) + BM25 retrieval over one store, with cached derived indexes."""
+    """Dense + BM25 retrieval over one store's derived index, which follows the store's changes."""
 
     def __init__(
         self,
@@ -73,21 +73,13 @@ class Retriever:
         self.fair = fair
         self.use_bm25 = use_bm25
         self.language_prior = language_prior or {}
-        self.prior_chunks = prior_chunks
         self.max_per_doc = max_per_doc
         self.doc_blend = doc_blend
-        self._derived: DerivedIndex | None = None
-        self._lock = threading.Lock()
+        self.live = LiveIndex(store, embedder.dim, self.language_prior, prior_chunks)
 
-    def derived(self) -> DerivedIndex:
-        """The derived index for the store's current state (rebuilt only when it changed)."""
-        fingerprint = self.store.generation()
-        with self._lock:
-            if self._derived is None or self._derived.fingerprint != fingerprint:
-                self._derived = DerivedIndex.build(
-                    self.store, self.language_prior, self.prior_chunks
-                )
-            return self._derived
+    def derived(self) -> IndexView:
+        """The derived index as of the store's latest change (updated by the change only)."""
+        return self.live.view()
 
     def search(
         self,
@@ -110,7 +102,7 @@ class Retriever:
         derived = self.derived()
         allowed = derived.allowed_rows(doc_ids, exclude_doc_ids)
         with _BLAS.limit(limits=1, user_api="blas"):
-            cosine = derived.embeddings @ query if derived.ids else np.zeros(0, dtype=np.float32)
+            cosine = derived.cosine(query)
         bm25 = derived.bm25_scores(question) if self.use_bm25 else None
         ranked: list[_Candidate] = []
         for lang, rows in derived.rows_by_lang.items():
@@ -119,7 +111,7 @@ class Retriever:
             if allowed is not None:
                 rows = rows[allowed[rows]]
             ranked += self._rank_language(query, lang, rows, cosine, bm25, derived)
-        ranked.sort(key=lambda c: (-c.score, c.row))  # rows are in chunk-id order
+        ranked.sort(key=lambda c: (-c.score, derived.ids[c.row]))  # ties: by chunk id
         chosen = self._diverse(ranked, k, derived.doc_ids)
         records = {r.id: r for r in self.store.chunks_by_id([derived.ids[c.row] for c in chosen])}
         if timings is not None:
@@ -132,7 +124,7 @@ class Retriever:
         ]
 
     def _diverse(
-        self, ranked: list[_Candidate], k: int, doc_ids: np.ndarray
+        self, ranked: list[_Candidate], k: int, doc_ids: Sequence[str]
     ) -> list[_Candidate]:
         """The first k candidates, with at most `max_per_doc` of one document (0 = any)."""
         if not self.max_per_doc:
@@ -155,7 +147,7 @@ class Retriever:
         rows: np.ndarray,
         cosine: np.ndarray,
         bm25: np.ndarray | None,
-        derived: DerivedIndex,
+        derived: IndexView,
     ) -> list[_Candidate]:
         """One language's candidates (dense top-N and BM25 top-N) with fair scores."""
         if not len(rows):
@@ -174,7 +166,7 @@ class Retriever:
         lexical = bm25[pool] if bm25 is not None and len(bm25) else np.zeros(len(pool))
         top = float(lexical.max()) if len(lexical) else 0.0
         hybrid = centred + self.bm25_weight * (lexical / top if top > 0 else lexical)
-        order = np.lexsort((pool, -hybrid))
+        order = sorted(range(len(pool)), key=lambda i: (-hybrid[i], derived.ids[pool[i]]))
         slots = np.sort(centred)[::-1]
         reference = self.language_prior.get(lang)
         baseline = float(query @ reference) if reference is not None else offset

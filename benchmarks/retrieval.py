@@ -48,7 +48,7 @@ def run_system(retriever: Retriever, task: Task) -> tuple[list[list[str]], list[
 def run_bm25(retriever: Retriever, task: Task) -> list[list[str]]:
     """Ranked passage keys by BM25 alone (stemmed per language, Arabic normalised)."""
     derived = retriever.derived()
-    source = {c.id: c.source for c in retriever.store.chunks_by_id(derived.ids)}
+    source = {c.id: c.source for c in retriever.store.chunks_by_id(derived.chunk_ids())}
     out = []
     for q in task.questions:
         scores = derived.bm25_scores(q.text)
@@ -102,7 +102,7 @@ def throughput(task: Task, workdir: Path, rounds: int) -> tuple[Engine, dict]:
     of the same texts varies by about 5% between runs) from favouring either side.
     """
     engine, report = indexed_engine(task, workdir / "round-1")
-    texts = [c.text for c in engine.store.chunks_by_id(engine.retriever.derived().ids)]
+    texts = [c.text for c in engine.store.chunks_by_id(engine.retriever.derived().chunk_ids())]
     pipeline_s, raw_s = [], []
     for n in range(rounds):
         if n:
@@ -139,7 +139,7 @@ def evaluate_task(task: Task, workdir: Path, peer: bool, rounds: int) -> dict:
         "hybrid (shipped)": engine.retriever,
     }
     out: dict = {"passages": len(task.passages), "questions": len(task.questions)}
-    out["chunks"] = len(engine.retriever.derived().ids)
+    out["chunks"] = len(engine.retriever.derived())
     out["ingest"] = ingest
     out["systems"] = {}
     for name, retriever in systems.items():

@@ -15,6 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 BUILTIN = "builtin"
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # CPU features (/proc/cpuinfo) that run bf16 natively
 
 
 def resolve_model(embed_model: str, model_dir: Path) -> str:
@@ -26,22 +27,54 @@ def resolve_model(embed_model: str, model_dir: Path) -> str:
     return embed_model
 
 
+def cpu_bf16_features(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """The bf16 features this CPU reports (empty when it has none or the file is unreadable)."""
+    try:
+        words = set(cpuinfo.read_text(encoding="ascii", errors="replace").split())
+    except OSError:
+        return []
+    return [flag for flag in BF16_FLAGS if flag in words]
+
+
+def resolve_dtype(setting: str) -> str:
+    """The dtype to run the model in: `auto` is bfloat16 where the CPU and oneDNN support it."""
+    if setting != "auto":
+        return setting
+    import torch
+
+    native = bool(cpu_bf16_features()) and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return "bfloat16" if native else "float32"
+
+
 class Embedder:
     """One loaded model shared by ingestion and retrieval; safe to call from many threads."""
 
-    def __init__(self, model: str, batch_size: int = 32, cache_size: int = 20_000) -> None:
+    def __init__(
+        self,
+        model: str,
+        batch_size: int = 32,
+        cache_size: int = 20_000,
+        dtype: str = "float32",
+    ) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         self.name = model
         self.batch_size = batch_size
-        self._model = SentenceTransformer(model, device="cpu")
+        self.dtype = resolve_dtype(dtype)
+        self._model = SentenceTransformer(
+            model, device="cpu", model_kwargs={"dtype": getattr(torch, self.dtype)}
+        )
         prompts = dict(self._model.prompts or {})
         if "query" not in prompts and "e5" in Path(model).name.lower():
             prompts = dict(E5_PROMPTS)
         self._prompts = prompts
-        self._lock = threading.Lock()  # the model: one encode at a time
+        # One encode at a time per path: ingestion batches never hold up a question (the model
+        # and its tokenizer are safe to run from two threads; measured in test_embedding.py).
+        self._ingest_lock = threading.Lock()
+        self._serving_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._inflight: dict[tuple[str, str], Future] = {}
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -56,10 +89,12 @@ class Embedder:
         """Number of the model's own tokens in text (no special tokens, no truncation)."""
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
+    def _encode(
+        self, texts: list[str], prompt: str, progress: bool, serving: bool = True
+    ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
+        with self._serving_lock if serving else self._ingest_lock:
             vectors = self._model.encode(
                 texts,
                 prompt=prompt or None,
@@ -72,7 +107,7 @@ class Embedder:
 
     def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Embed passages with the passage prompt; rows are L2-normalised."""
-        return self._encode(texts, self._prompts.get("passage", ""), progress)
+        return self._encode(texts, self._prompts.get("passage", ""), progress, serving=False)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Embed questions with the query prompt; rows are L2-normalised (cached)."""

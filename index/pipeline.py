@@ -67,14 +67,12 @@ def reconcile(store: Store) -> int:
     committed = {d.doc_id for d in docs}
     orphans = [doc_id for doc_id in counts if doc_id not in committed]
     store.delete_chunks_of(orphans)
-    repaired += len(orphans)
-    for doc in docs:
-        if counts.get(doc.doc_id, 0) != doc.n_chunks:
-            store.delete_document(doc.doc_id)
-            repaired += 1
-    if repaired:
-        store.bump_generation()
-    return repaired
+    repaired += len(orphans)  # never committed, so never visible: nothing to publish
+    broken = [doc.doc_id for doc in docs if counts.get(doc.doc_id, 0) != doc.n_chunks]
+    for doc_id in broken:
+        store.delete_document(doc_id)
+    store.publish(removed=broken)
+    return repaired + len(broken)
 
 
 def ingest(
@@ -111,6 +109,7 @@ def ingest(
     files = list(iter_input_files(paths))
     seen: set[str] = set()
     pending: list[_Pending] = []
+    removed: list[str] = []  # deleted versions, published with the next batch
     bar = tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not progress)
     for file, root in bar:
         try:
@@ -133,6 +132,7 @@ def ingest(
             for stale in versions:
                 if stale is not current[0]:
                     store.delete_document(stale.doc_id)
+                    removed.append(stale.doc_id)
                     report.repaired += 1
             report.unchanged.append(doc.source)
             continue
@@ -158,11 +158,12 @@ def ingest(
         replaces = [v.doc_id for v in versions if v.doc_id != doc.doc_id]
         if len(replaces) < len(versions):
             store.delete_document(doc.doc_id)  # same text, other chunk size: rewrite it whole
+            removed.append(doc.doc_id)
         pending.append(_Pending(doc, records, sum(c.tokens for c in chunks), replaces))
         (report.updated if versions else report.added).append(doc.source)
         if sum(len(p.records) for p in pending) >= batch_chunks:
-            _flush(pending, store, embedder, (chunk_tokens, chunker), report, bar)
-    _flush(pending, store, embedder, (chunk_tokens, chunker), report, bar)
+            _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
+    _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
     bar.close()
     if sync:
         prefixes = [_source_prefix(p) for p in paths]
@@ -170,22 +171,24 @@ def ingest(
             if source not in seen and any(source.startswith(pre) for pre in prefixes):
                 for version in versions:
                     store.delete_document(version.doc_id)
+                    removed.append(version.doc_id)
                 report.removed.append(source)
-    if report.added or report.updated or report.removed or report.repaired:
-        store.bump_generation()
+    store.publish(removed=removed)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _flush(
     pending: list[_Pending],
+    removed: list[str],
     store: Store,
     embedder: Embedder,
     chunking: tuple[int, str],
     report: IngestReport,
     bar: tqdm,
 ) -> None:
-    """Embed the pending documents' chunks in one batch, write them, then commit the documents."""
+    """Embed the pending documents' chunks in one batch, write them, commit the documents, and
+    publish them (with the versions they replace and the deletions since the last batch)."""
     if not pending:
         return
     records = [r for p in pending for r in p.records]
@@ -210,6 +213,7 @@ def _flush(
                 n_chunks=len(item.records),
                 chunk_tokens=chunking[0],
                 chunker=chunking[1],
+                embed_dtype=embedder.dtype,
             )
             for item in pending
         ],
@@ -219,6 +223,9 @@ def _flush(
     for item in pending:
         for old in item.replaces:
             store.delete_document(old)
+            removed.append(old)
+    store.publish(added=[item.doc.doc_id for item in pending], removed=removed)
+    removed.clear()
     bar.set_postfix_str(f"{report.chunks_embedded} chunks")
     pending.clear()
 

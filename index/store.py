@@ -13,6 +13,8 @@ import numpy as np
 SCHEMA = 1
 MARKER = ".sanad-data"
 _PAGE = 2000
+LOG_KEEP = 20_000  # change-log generations kept; a reader further behind rebuilds in full
+_LOG_VECTOR = [1.0]  # Chroma stores a vector with every record; the log needs none
 
 
 class StoreError(RuntimeError):
@@ -63,6 +65,7 @@ class DocRecord:
     n_chunks: int
     chunk_tokens: int
     chunker: str = "cl100k"  # whose tokens bound the chunks: "cl100k" or "model"
+    embed_dtype: str = "float32"  # the model's number format when it embedded the chunks
 
     def metadata(self) -> dict[str, Any]:
         """Chroma metadata (no None values)."""
@@ -73,6 +76,7 @@ class DocRecord:
             "n_chunks": self.n_chunks,
             "chunk_tokens": self.chunk_tokens,
             "chunker": self.chunker,
+            "embed_dtype": self.embed_dtype,
         }
         if self.published:
             meta["published"] = self.published
@@ -90,7 +94,17 @@ class DocRecord:
             n_chunks=int(meta.get("n_chunks", 0)),
             chunk_tokens=int(meta.get("chunk_tokens", 0)),
             chunker=str(meta.get("chunker", "cl100k")),
+            embed_dtype=str(meta.get("embed_dtype", "float32")),
         )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change log: a document became visible ("add") or went away ("remove")."""
+
+    generation: int
+    op: str
+    doc_id: str
 
 
 def open_client(data_dir: Path, chroma_url: str = "") -> Any:
@@ -134,11 +148,19 @@ def _check_data_dir(data_dir: Path) -> None:
 
 
 class Store:
-    """Chunk and document collections of one corpus, with a generation counter for caches."""
+    """Chunk and document collections of one corpus, with a change log for derived indexes.
 
-    def __init__(self, client: Any, name: str, embed_model: str, dim: int) -> None:
+    Every write ends with `publish`: it appends what changed to the log collection under the
+    next generation, then records that generation (and the committed document count) on the
+    documents collection. Readers follow the log from the generation they hold.
+    """
+
+    def __init__(
+        self, client: Any, name: str, embed_model: str, dim: int, embed_dtype: str = "float32"
+    ) -> None:
         self.client = client
         self.name = name
+        self.embed_dtype = embed_dtype
         identity = {"sanad_schema": SCHEMA, "embed_model": embed_model, "dim": dim}
         try:
             self.chunks = client.get_or_create_collection(
@@ -152,6 +174,9 @@ class Store:
                 configuration={"hnsw": {"space": "cosine"}},
                 metadata={**identity, "generation": 0},
                 embedding_function=None,
+            )
+            self.log = client.get_or_create_collection(
+                f"{name}-log", metadata={"sanad_schema": SCHEMA}, embedding_function=None
             )
         except Exception as exc:
             raise StoreError(f"cannot open Chroma collection {name!r}: {exc}") from exc
@@ -168,11 +193,20 @@ class Store:
                 "use another SANAD_COLLECTION or the same model"
             )
 
+    def dtypes(self) -> list[str]:
+        """The number formats that embedded this collection's vectors (a switch shows here)."""
+        recorded = str((self.chunks.metadata or {}).get("embed_dtypes", ""))
+        return [d for d in recorded.split(",") if d]
+
     # --- write side -------------------------------------------------------------------
     def put_chunks(
         self, records: Sequence[ChunkRecord], embeddings: np.ndarray, chunk_tokens: int
     ) -> None:
         """Upsert chunks with their vectors (idempotent: ids are deterministic)."""
+        if records and self.embed_dtype not in self.dtypes():
+            meta = dict(self.chunks.metadata or {})
+            meta["embed_dtypes"] = ",".join(sorted({*self.dtypes(), self.embed_dtype}))
+            self.chunks.modify(metadata=meta)
         step = max(1, min(_PAGE, self.client.get_max_batch_size()))
         for i in range(0, len(records), step):
             part = records[i : i + step]
@@ -199,26 +233,73 @@ class Store:
         self.docs.delete(ids=[doc_id])
         self.chunks.delete(where={"doc_id": doc_id})
 
-    def bump_generation(self) -> None:
-        """Tell readers that the corpus changed (derived indexes must be rebuilt)."""
+    def publish(self, added: Sequence[str] = (), removed: Sequence[str] = ()) -> int:
+        """Log committed and deleted documents under the next generation, then announce it.
+
+        The log entries are written before the generation that names them, so a reader that
+        sees generation g finds every entry up to g. Returns the new generation.
+        """
+        if not added and not removed:
+            return self.head()[0]
+        generation = self.head()[0] + 1
+        entries = [("remove", d) for d in dict.fromkeys(removed)]
+        entries += [("add", d) for d in dict.fromkeys(added)]
+        for i in range(0, len(entries), _PAGE):
+            part = entries[i : i + _PAGE]
+            self.log.upsert(
+                ids=[f"{generation}:{op}:{doc_id}" for op, doc_id in part],
+                embeddings=[_LOG_VECTOR] * len(part),
+                metadatas=[{"generation": generation, "op": op, "doc_id": d} for op, d in part],
+            )
         meta = dict(self.docs.metadata or {})
-        meta["generation"] = int(meta.get("generation", 0)) + 1
+        meta.update(generation=generation, documents=self.docs.count())
         self.docs.modify(metadata=meta)
+        if generation % 1000 == 0:  # keep the log bounded
+            self.log.delete(where={"generation": {"$lte": generation - LOG_KEEP}})
+        return generation
 
     # --- read side --------------------------------------------------------------------
-    def generation(self) -> tuple[int, int, int]:
-        """A cheap fingerprint of the corpus state: generation counter and both counts."""
+    def head(self) -> tuple[int, int]:
+        """The latest published generation and the committed document count it recorded."""
         self.docs = self.client.get_collection(f"{self.name}-docs", embedding_function=None)
         meta = dict(self.docs.metadata or {})
-        return int(meta.get("generation", 0)), self.docs.count(), self.chunks.count()
+        return int(meta.get("generation", 0)), int(meta.get("documents", -1))
 
-    def documents(self) -> list[DocRecord]:
-        """All committed documents (metadata only)."""
-        out: list[DocRecord] = []
-        for offset in range(0, self.docs.count(), _PAGE):
-            got = self.docs.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            out += [DocRecord.from_chroma(i, m) for i, m in zip(got["ids"], got["metadatas"])]
-        return out
+    def changes(self, after: int, upto: int) -> list[Change] | None:
+        """Log entries of generations after..upto in order; None when some generation is gone."""
+        if upto <= after:
+            return []
+        got = self.log.get(
+            where={"$and": [{"generation": {"$gt": after}}, {"generation": {"$lte": upto}}]},
+            include=["metadatas"],
+        )
+        entries = [
+            Change(int(m["generation"]), str(m["op"]), str(m["doc_id"])) for m in got["metadatas"]
+        ]
+        if {e.generation for e in entries} != set(range(after + 1, upto + 1)):
+            return None
+        return sorted(entries, key=lambda e: (e.generation, e.op != "remove"))
+
+    def generation(self) -> tuple[int, int, int]:
+        """A cheap fingerprint of the corpus state: generation counter and both counts."""
+        generation = self.head()[0]
+        return generation, self.docs.count(), self.chunks.count()
+
+    def documents(self, ids: Sequence[str] | None = None) -> list[DocRecord]:
+        """All committed documents, or those of `ids` that are committed (metadata only)."""
+        pages: list[dict[str, Any]] = []
+        if ids is None:
+            for offset in range(0, self.docs.count(), _PAGE):
+                pages.append(self.docs.get(include=["metadatas"], limit=_PAGE, offset=offset))
+        else:
+            ids = list(ids)
+            for i in range(0, len(ids), _PAGE):
+                pages.append(self.docs.get(ids=ids[i : i + _PAGE], include=["metadatas"]))
+        return [
+            DocRecord.from_chroma(i, m)
+            for got in pages
+            for i, m in zip(got["ids"], got["metadatas"])
+        ]
 
     def document(self, doc_id: str) -> tuple[DocRecord, str] | None:
         """A committed document and its full text, or None."""
@@ -251,6 +332,16 @@ class Store:
         for offset in range(0, total, _PAGE):
             got = self.chunks.get(include=include, limit=_PAGE, offset=offset)
             yield got["ids"], got["metadatas"], got
+
+    def chunks_of(self, doc_ids: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """Every chunk of the given documents with its text, metadata and vector, by page."""
+        doc_ids = list(doc_ids)
+        for i in range(0, len(doc_ids), 200):
+            part = doc_ids[i : i + 200]
+            where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+            yield self.chunks.get(
+                where=where, include=["metadatas", "documents", "embeddings"]
+            )
 
     def chunks_by_id(self, ids: Sequence[str]) -> list[ChunkRecord]:
         """Stored chunks for the given ids (missing ids are left out)."""

@@ -47,7 +47,7 @@ def assert_consistent(engine: Engine, expected_docs: int) -> None:
     assert counts == {d.doc_id: d.n_chunks for d in docs}  # no orphans, nothing missing
     derived = engine.retriever.derived()
     stored = [i for ids, _, _ in engine.store.iter_chunks(False, ["metadatas"]) for i in ids]
-    assert sorted(derived.ids) == sorted(stored) and len(set(stored)) == len(stored)
+    assert sorted(derived.chunk_ids()) == sorted(stored) and len(set(stored)) == len(stored)
 
 
 def test_ingest_killed_at_several_points_then_completed(tmp_path, embedder):

@@ -81,8 +81,8 @@ def test_results_are_sorted_and_carry_exact_offsets(seed_engine):
 def test_derived_index_matches_chroma(seed_engine):
     derived = seed_engine.retriever.derived()
     stored = [i for ids, _, _ in seed_engine.store.iter_chunks(False, ["metadatas"]) for i in ids]
-    assert sorted(derived.ids) == sorted(stored)
-    assert derived.embeddings.shape == (len(stored), seed_engine.embedder.dim)
+    assert sorted(derived.chunk_ids()) == sorted(stored)
+    assert derived.embeddings().shape == (len(stored), seed_engine.embedder.dim)
     assert seed_engine.retriever.derived() is derived  # cached while the corpus is unchanged
 
 
