@@ -1,4 +1,5 @@
-"""The HTTP API: ask (JSON or server-sent events), citations, documents, conversations, ingest.
+"""The HTTP API: ask (JSON or server-sent events), search, citations, documents, conversations,
+ingest.
 
 Every error is JSON `{"error": {"code": ..., "message": ...}}`. Blocking work (the model, Chroma
 over HTTP, sqlite) runs in the threadpool so the event loop stays free. When Chroma cannot be
@@ -76,6 +77,39 @@ class AskRequest(BaseModel):
     )
     doc_ids: list[str] | None = Field(None, description="Only cite these documents.")
     stream: bool = Field(False, description="Answer as server-sent events (delta, answer).")
+
+
+class SearchRequest(BaseModel):
+    """A question whose best passages are wanted, without an answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
+    k: int = Field(5, ge=1, le=100, description="How many passages.")
+    languages: list[Literal["ar", "en", "id"]] | None = Field(
+        None, description="Only passages in these languages."
+    )
+    doc_ids: list[str] | None = Field(None, description="Only passages of these documents.")
+
+
+class Passage(BaseModel):
+    """A retrieved chunk: `text == document.text[start:end]`, with its fused score."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    lang: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class SearchResult(BaseModel):
+    """The passages of a search, best first."""
+
+    passages: list[Passage]
 
 
 class DocumentSummary(BaseModel):
@@ -401,6 +435,35 @@ def create_api(engine: Engine) -> FastAPI:
             else:
                 log.exception("error while streaming an answer")
                 yield _sse("error", error_body("internal_error", "the answer failed midway"))
+
+    @api.post("/search", response_model=SearchResult)
+    async def search(body: SearchRequest) -> SearchResult:
+        """The best passages for a question (hybrid, language-fair retrieval), no answer."""
+        try:
+            question = validate_question(body.question, settings.max_question_chars)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+        hits = await guard.call(
+            lambda: engine.retriever.search(
+                question, body.k, body.languages or None, body.doc_ids or None
+            )
+        )
+        return SearchResult(
+            passages=[
+                Passage(
+                    chunk_id=h.chunk.id,
+                    doc_id=h.chunk.doc_id,
+                    source=h.chunk.source,
+                    title=h.chunk.title,
+                    lang=h.chunk.lang,
+                    start=h.chunk.start,
+                    end=h.chunk.end,
+                    text=h.chunk.text,
+                    score=h.score,
+                )
+                for h in hits
+            ]
+        )
 
     # -- citations, documents, conversations --
     @api.get("/citations/{citation_id:path}", response_model=CitationContext, responses=NOT_FOUND)

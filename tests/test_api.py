@@ -73,6 +73,23 @@ def test_ask_cites_exact_document_spans(client, lang):
         assert f"[{c['n']}]" in answer["text"]
 
 
+@pytest.mark.parametrize("lang", ["ar", "en", "id"])
+def test_search_returns_exact_spans_best_first(client, lang):
+    response = client.post("/api/search", json={"question": ASK[lang], "k": 4})
+    assert response.status_code == 200, response.text
+    passages = response.json()["passages"]
+    assert len(passages) == 4
+    assert [p["score"] for p in passages] == sorted((p["score"] for p in passages), reverse=True)
+    for p in passages:
+        text = client.get(f"/api/documents/{p['doc_id']}").json()["text"]
+        assert text[p["start"] : p["end"]] == p["text"]
+    only = client.post(
+        "/api/search", json={"question": ASK[lang], "doc_ids": [passages[-1]["doc_id"]]}
+    )
+    assert {p["doc_id"] for p in only.json()["passages"]} == {passages[-1]["doc_id"]}
+    assert client.post("/api/search", json={"question": " "}).status_code == 422
+
+
 def test_ask_filters_by_language(client):
     response = client.post("/api/ask", json={"question": ASK["en"], "languages": ["ar"]})
     assert response.status_code == 200, response.text
@@ -152,6 +169,7 @@ def test_openapi_lists_every_route(client):
     schema = client.get("/api/openapi.json").json()
     assert {
         "/api/ask",
+        "/api/search",
         "/api/citations/{citation_id}",
         "/api/documents",
         "/api/documents/{doc_id}",

@@ -27,6 +27,7 @@ CHECKS = [
 ]
 OPERATIONS = [
     ("POST", "/api/ask"),
+    ("POST", "/api/search"),
     ("GET", "/api/citations/{citation_id}"),
     ("GET", "/api/documents"),
     ("GET", "/api/documents/{doc_id}"),
