@@ -217,12 +217,13 @@ class EvidenceScorer:
         embedder = self.retriever.embedder
         query = embedder.embed_queries([question])[0]
         vectors = embedder.embed_sentences([h.chunk.text[s:e] for h, s, e in spans])
-        centroids = self.retriever.derived().centroids
-        reference = self.retriever.language_prior
+        # The corpus may have changed since the search: a language can have left it.
+        centroids = {**self.retriever.language_prior, **self.retriever.derived().centroids}
+        baseline = {**centroids, **self.retriever.language_prior}
         cosine = vectors @ query
         dense = np.array(
             [
-                c - float(query @ reference.get(h.chunk.lang, centroids[h.chunk.lang]))
+                c - (float(query @ baseline[h.chunk.lang]) if h.chunk.lang in baseline else 0.0)
                 for c, (h, _, _) in zip(cosine, spans)
             ]
         )
@@ -234,7 +235,10 @@ class EvidenceScorer:
             for lang, centroid in centroids.items()
         }
         ranks = np.array(
-            [float(c) - offsets[h.chunk.lang] + h.score for c, (h, _, _) in zip(cosine, spans)]
+            [
+                float(c) - offsets.get(h.chunk.lang, 0.0) + h.score
+                for c, (h, _, _) in zip(cosine, spans)
+            ]
         )
         chunk_cover = {  # once per chunk, not once per sentence of it
             hit.chunk.id: _coverage(q_words, question, language, hit.chunk.text, hit.chunk.lang)
@@ -265,7 +269,7 @@ class EvidenceScorer:
         logits = self.model.sentence.logit(features)
         out = []
         for i, ((hit, start, end), vector) in enumerate(zip(spans, vectors)):
-            centred = vector - centroids[hit.chunk.lang]
+            centred = vector - centroids.get(hit.chunk.lang, 0.0)
             centred /= max(float(np.linalg.norm(centred)), 1e-12)
             out.append(
                 Candidate(

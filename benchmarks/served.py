@@ -33,6 +33,7 @@ class ChildServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env: dict[str, str] | None = None
         self.proc: subprocess.Popen | None = None
+        self.log: Path | None = None  # where the server's output goes (None: discarded)
 
     def command(self) -> list[str]:
         """The command line that runs the server."""
@@ -40,8 +41,9 @@ class ChildServer:
 
     def start(self, timeout: float = 300.0) -> ChildServer:
         """Launch the server and wait until its readiness URL answers."""
+        output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            self.command(), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self.command(), env=self.env, stdout=output, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,6 +111,7 @@ class SanadServer(ChildServer):
             "SANAD_HOST": "127.0.0.1",
             "SANAD_PORT": str(self.port),
         }
+        self.log = Path(data).parent / f"{Path(data).name}.log"
 
     def command(self) -> list[str]:
         """`sanad serve` with this interpreter."""

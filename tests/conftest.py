@@ -27,6 +27,12 @@ def embedder(model_path: str) -> Embedder:
     return Embedder(model_path)
 
 
+@pytest.fixture(scope="session")
+def bf16_embedder(model_path: str) -> Embedder:
+    """The same model with its weights in bfloat16."""
+    return Embedder(model_path, dtype="bfloat16")
+
+
 def make_engine(tmp: Path, embedder: Embedder, **overrides) -> Engine:
     """An engine with its own data directory, sharing the session's model."""
     settings = Settings(data_dir=tmp / "data", corpus_dir=SEEDS, **overrides)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from benchmarks.served import ChromaServer
+from benchmarks.served import ChromaServer, SanadServer
 from tests.conftest import SEEDS, make_engine
 
 
@@ -26,3 +30,78 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path, embedder, chroma_se
     assert {"000", "001", "003"} <= {Path(h.chunk.source).name[:3] for h in hits}
     again = make_engine(tmp_path, embedder, chroma_url=chroma_server.url)
     assert again.ingest([SEEDS], progress=False).chunks_embedded == 0
+
+
+def post(url: str, body: dict) -> dict:
+    """POST JSON, return the JSON answer (raises on an error status)."""
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def test_a_server_follows_another_process_that_ingests_and_deletes(
+    tmp_path, embedder, chroma_server
+):
+    """`sanad serve` answers while this process ingests and deletes on the same Chroma."""
+    articles = sorted(SEEDS.glob("*.txt"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    writer = make_engine(tmp_path, embedder, chroma_url=chroma_server.url)
+    first = [  # a question from each article: the start of its longest line
+        " ".join(max(a.read_text(encoding="utf-8").splitlines(), key=len).split()[:25])
+        for a in articles
+    ]
+
+    def put(i: int) -> str:
+        """Write bulletin i (a seed article under a new heading); return its file name."""
+        name = f"bulletin-{i}.txt"
+        text = articles[i % 5].read_text(encoding="utf-8")
+        (corpus / name).write_text(f"Bulletin {i}\n\n{text}", encoding="utf-8")
+        return name
+
+    for i in range(3):
+        put(i)
+    writer.ingest([corpus], progress=False)
+    server = SanadServer(
+        tmp_path / "serve", {"SANAD_CHROMA_URL": chroma_server.url, "SANAD_EMBED_DTYPE": "float32"}
+    )
+    deleted: dict[str, float] = {}  # doc id -> when its deletion had completed
+    answers: list[tuple[float, list[str]]] = []
+    stop = threading.Event()
+
+    def ask_continuously() -> None:
+        n = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            answer = post(f"{server.url}/api/ask", {"question": first[n % 5]})
+            answers.append((started, [c["doc_id"] for c in answer["citations"]]))
+            n += 1
+
+    with server:
+        asker = threading.Thread(target=ask_continuously)
+        asker.start()
+        try:
+            for i in range(3, 9):
+                (corpus / f"bulletin-{i - 3}.txt").unlink()
+                gone = {d.source: d.doc_id for d in writer.store.documents()}
+                name = put(i)
+                writer.ingest([corpus], sync=True, progress=False)
+                docs = {Path(d.source).name: d.doc_id for d in writer.store.documents()}
+                removed = gone[f"corpus/bulletin-{i - 3}.txt"]
+                deleted[removed] = time.monotonic()
+                added = docs[name]
+                found = post(
+                    f"{server.url}/api/search", {"question": first[i % 5], "doc_ids": [added]}
+                )["passages"]
+                assert found and {p["doc_id"] for p in found} == {added}  # the next query sees it
+                hits = post(f"{server.url}/api/search", {"question": first[i % 5], "k": 20})
+                assert removed not in {p["doc_id"] for p in hits["passages"]}
+        finally:
+            stop.set()
+            asker.join()
+    assert len(answers) >= 6
+    for started, cited in answers:
+        for doc_id in cited:
+            assert not (doc_id in deleted and started > deleted[doc_id]), (doc_id, started)

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.embedding import Embedder
+from index.embedding import Embedder, cpu_bf16_features, resolve_dtype
+from index.language import detect_language
+from tests.conftest import SEEDS
 
 
 def test_concurrent_requests_for_one_text_encode_it_once(model_path):
@@ -50,3 +52,62 @@ def test_a_failed_encoding_reaches_every_waiter_and_is_not_cached(model_path):
     assert started.is_set()
     del embedder._encode  # the real model again: nothing stale was cached or left in flight
     assert embedder.embed_queries(["حفتر"]).shape == (1, embedder.dim)
+
+
+MIXED = [
+    "query: من درب ميليشيات حفتر على حرب الشوارع؟",
+    "query: Who trained Haftar's militias in street warfare?",
+    "query: Siapa yang melatih milisi Haftar dalam perang jalanan?",
+]
+
+
+def seed_paragraphs(count: int = 24) -> list[str]:
+    """Paragraphs of the five seed articles (Arabic, English and Indonesian)."""
+    paragraphs = [
+        p.strip()
+        for path in sorted(SEEDS.glob("*.txt"))
+        for p in path.read_text(encoding="utf-8").split("\n\n")
+        if len(p.split()) >= 8
+    ]
+    return paragraphs[:: max(1, len(paragraphs) // count)][:count]
+
+
+def test_bfloat16_vectors_agree_with_float32(embedder, bf16_embedder):
+    assert bf16_embedder.dtype == "bfloat16" and embedder.dtype == "float32"
+    passages = seed_paragraphs()
+    assert {detect_language(p) for p in passages} == {"ar", "en", "id"}
+    for ours, reference in (
+        (bf16_embedder.embed_passages(passages), embedder.embed_passages(passages)),
+        (bf16_embedder.embed_queries(MIXED), embedder.embed_queries(MIXED)),
+    ):
+        assert ours.dtype == np.float32
+        cosine = (ours * reference).sum(axis=1)
+        assert cosine.min() >= 0.99, cosine
+
+
+def test_auto_dtype_follows_the_cpu_features(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_text("flags\t\t: fpu sse2 avx2 avx512f\n")
+    bf16 = tmp_path / "bf16"
+    bf16.write_text("flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert cpu_bf16_features(plain) == []
+    assert cpu_bf16_features(bf16) == ["amx_bf16", "avx512_bf16"]
+    assert cpu_bf16_features(tmp_path / "missing") == []
+    assert resolve_dtype("float32") == "float32" and resolve_dtype("bfloat16") == "bfloat16"
+    assert resolve_dtype("auto") in ("float32", "bfloat16")
+
+
+def test_questions_are_encoded_while_an_ingestion_batch_runs(embedder):
+    passages = seed_paragraphs(48) * 2
+    alone = embedder.embed_passages(passages[:4])
+    expected = Embedder.embed_queries(embedder, MIXED)
+    embedder._cache.clear()
+    with ThreadPoolExecutor(2) as pool:
+        batch = pool.submit(embedder.embed_passages, passages)
+        time.sleep(0.2)
+        asked = pool.submit(embedder.embed_queries, MIXED)
+        during = asked.result()
+        assert not batch.done()  # the question did not wait for the batch
+        vectors = batch.result()
+    np.testing.assert_allclose(during, expected, atol=1e-5)
+    np.testing.assert_allclose(vectors[:4], alone, atol=1e-5)

@@ -127,3 +127,27 @@ def test_interrupted_writes_are_repaired(tmp_path, embedder, corpus):
     docs = store.documents()
     assert len(docs) == 5
     assert store.chunk_doc_ids() == {d.doc_id: d.n_chunks for d in docs}
+
+
+def test_a_dtype_switch_is_recorded_and_vectors_stay_comparable(
+    tmp_path, embedder, bf16_embedder, corpus
+):
+    names = sorted(p.name for p in corpus.iterdir())
+    held = tmp_path / "held"
+    held.mkdir()
+    for name in names[3:]:
+        (corpus / name).rename(held / name)
+    fp32 = make_engine(tmp_path, embedder)
+    fp32.ingest([corpus], progress=False)
+    assert fp32.store.dtypes() == ["float32"]
+    for name in names[3:]:
+        (held / name).rename(corpus / name)
+    bf16 = make_engine(tmp_path, bf16_embedder)
+    bf16.ingest([corpus], progress=False)
+    assert bf16.store.dtypes() == ["bfloat16", "float32"]
+    by_source = {Path(d.source).name: d.embed_dtype for d in bf16.store.documents()}
+    assert by_source == {n: "float32" for n in names[:3]} | {n: "bfloat16" for n in names[3:]}
+    question = "Who trained Haftar's militias in street warfare?"
+    with_fp32 = [h.chunk.id for h in fp32.retriever.search(question, k=3)]
+    with_bf16 = [h.chunk.id for h in bf16.retriever.search(question, k=3)]
+    assert with_fp32 == with_bf16
