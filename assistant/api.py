@@ -167,14 +167,24 @@ class IngestResult(BaseModel):
     summary: str
 
 
+class IndexState(BaseModel):
+    """This process's derived index: the corpus generation it holds and how it last changed."""
+
+    generation: int
+    last_update: Literal["full", "incremental"] | None
+    last_update_ms: float | None
+    embed_dtype: str = Field(description="The number format this process embeds questions in.")
+
+
 class Health(BaseModel):
-    """Liveness and readiness: the model, Chroma and the corpus size."""
+    """Liveness and readiness: the model, Chroma, the corpus size and the derived index."""
 
     status: Literal["ok", "degraded"]
     model_loaded: bool
     chroma: Literal["reachable", "unreachable"]
     documents: int | None
     chunks: int | None
+    index: IndexState | None = None
     error: ErrorDetail | None = None
 
 
@@ -309,6 +319,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Unknown id"}
 }
+
+
+def _index_state(engine: Engine) -> IndexState | None:
+    """The derived index's state, once this process has built one (health never builds it)."""
+    if "retriever" not in vars(engine):
+        return None
+    live = engine.retriever.live
+    last = live.updates[-1] if live.updates else None
+    return IndexState(
+        generation=live.generation,
+        last_update=last.kind if last else None,
+        last_update_ms=round(last.seconds * 1000, 2) if last else None,
+        embed_dtype=engine.embedder.dtype,
+    )
 
 
 def create_api(engine: Engine) -> FastAPI:
@@ -578,6 +602,7 @@ def create_api(engine: Engine) -> FastAPI:
             chroma="reachable",
             documents=n_docs,
             chunks=n_chunks,
+            index=_index_state(engine),
         )
         return JSONResponse(health.model_dump(mode="json", exclude_none=True))
 

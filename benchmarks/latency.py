@@ -13,22 +13,12 @@ import argparse
 import json
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from assistant.config import Settings
 from assistant.engine import Engine
 from benchmarks.common import QUESTIONS, percentiles
-from benchmarks.served import SEEDS, SanadServer
-
-
-def post(url: str, body: dict) -> dict:
-    """POST JSON and decode the JSON answer."""
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read())
+from benchmarks.served import SEEDS, SanadServer, post
 
 
 def in_process(data: Path, rounds: int) -> dict[str, dict[str, float]]:

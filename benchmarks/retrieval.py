@@ -1,7 +1,10 @@
 """Retrieval quality and speed on the public sets: BM25, dense, fair dense, shipped hybrid, peer.
 
+Every task is indexed twice, with the model's weights in float32 and in the shipped dtype
+(SANAD_EMBED_DTYPE, `auto` = bfloat16 where the CPU has it), and every system is scored on both.
+
 Usage: python -m benchmarks.retrieval [--eval-dir ../shared/eval] [--out benchmarks/results]
-Prints a Markdown table and writes benchmarks/results/retrieval.json.
+Prints Markdown tables and writes benchmarks/results/retrieval.json.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from assistant.evaluation import (
     xquad_mixed,
 )
 from assistant.retrieval import Retriever
-from benchmarks.common import indexed_engine, key_of, percentiles
+from benchmarks.common import key_of, percentiles
+from index.embedding import Embedder, cpu_bf16_features, resolve_dtype, resolve_model
 
 DEPTH = 20
 
@@ -95,123 +99,189 @@ def run_peer(task: Task, model_path: str, workdir: Path) -> list[list[str]]:
     ]
 
 
-def throughput(task: Task, workdir: Path, rounds: int) -> tuple[Engine, dict]:
-    """Ingest `rounds` times into fresh stores, each followed by raw `model.encode` of its chunks.
+def throughput(
+    task: Task, workdir: Path, rounds: int, embedders: dict[str, Embedder]
+) -> tuple[dict[str, Engine], dict]:
+    """Per dtype: ingest into a fresh store, then raw `model.encode` of the same chunks.
 
-    Alternating the two and summing over rounds keeps drift in the machine's speed (raw encode
-    of the same texts varies by about 5% between runs) from favouring either side.
+    Dtypes and the two steps alternate over `rounds`, and times are summed over rounds, so that
+    drift in the machine's speed (raw encode of the same texts varies by 5-20% between runs on
+    a shared machine) favours no side. Returns the last engine of each dtype and the timings.
     """
-    engine, report = indexed_engine(task, workdir / "round-1")
-    texts = [c.text for c in engine.store.chunks_by_id(engine.retriever.derived().chunk_ids())]
-    pipeline_s, raw_s = [], []
-    for n in range(rounds):
-        if n:
-            report = index_task(task, Settings(), workdir / f"round-{n + 1}", engine.embedder)[1]
-        pipeline_s.append(report.seconds)
-        t0 = time.perf_counter()
-        engine.embedder.embed_passages(texts)
-        raw_s.append(time.perf_counter() - t0)
-    return engine, {
-        "rounds": rounds,
-        "pipeline_s": pipeline_s,
-        "raw_encode_s": raw_s,
-        "passages_per_s": report.chunks_embedded * rounds / sum(pipeline_s),
-        "tokens_per_s": report.tokens_embedded * rounds / sum(pipeline_s),
-        "raw_passages_per_s": len(texts) * rounds / sum(raw_s),
-        "ratio": sum(raw_s) / sum(pipeline_s),
-        "round_ratios": [r / p for r, p in zip(raw_s, pipeline_s)],
+    engines: dict[str, Engine] = {}
+    texts: list[str] = []
+    runs: dict[str, dict[str, list]] = {
+        d: {"pipeline": [], "raw": [], "chunks": [], "tokens": []} for d in embedders
     }
+    for n in range(rounds):
+        for dtype, embedder in embedders.items():
+            engine, report = index_task(task, Settings(), workdir / f"{dtype}-{n}", embedder)
+            engines[dtype] = engine
+            if not texts:
+                ids = engine.retriever.derived().chunk_ids()
+                texts = [c.text for c in engine.store.chunks_by_id(ids)]
+            t0 = time.perf_counter()
+            embedder.embed_passages(texts)
+            run = runs[dtype]
+            run["raw"].append(time.perf_counter() - t0)
+            run["pipeline"].append(report.seconds)
+            run["chunks"].append(report.chunks_embedded)
+            run["tokens"].append(report.tokens_embedded)
+    stats = {
+        dtype: {
+            "rounds": rounds,
+            "pipeline_s": run["pipeline"],
+            "raw_encode_s": run["raw"],
+            "passages_per_s": sum(run["chunks"]) / sum(run["pipeline"]),
+            "tokens_per_s": sum(run["tokens"]) / sum(run["pipeline"]),
+            "raw_passages_per_s": len(texts) * rounds / sum(run["raw"]),
+            "ratio": sum(run["raw"]) / sum(run["pipeline"]),
+            "round_ratios": [r / p for r, p in zip(run["raw"], run["pipeline"])],
+        }
+        for dtype, run in runs.items()
+    }
+    reference = stats["float32"]["raw_passages_per_s"]
+    for dtype in stats:
+        stats[dtype]["raw_vs_float32"] = stats[dtype]["raw_passages_per_s"] / reference
+    return engines, stats
 
 
-def evaluate_task(task: Task, workdir: Path, peer: bool, rounds: int) -> dict:
-    """Ingest a task's passages and score every system on it."""
-    engine, ingest = throughput(task, workdir, rounds)
+def evaluate_task(
+    task: Task, workdir: Path, peer: bool, rounds: int, embedders: dict[str, Embedder]
+) -> dict:
+    """Ingest a task's passages once per dtype and score every system on each index."""
+    engines, ingest = throughput(task, workdir, rounds, embedders)
     pass_lang = {p.key: p.lang for p in task.passages}
 
     def group(q):  # question language, and same/cross-lingual for mixed indexes
         same = "same" if pass_lang[q.gold] == q.lang else "cross"
         return f"{q.lang}-{same}" if task.name == "xquad-mixed" else q.lang
 
-    systems = {
-        "bm25": None,
-        "dense": Retriever(engine.store, engine.embedder, fair=False, use_bm25=False),
-        "dense-fair": Retriever(engine.store, engine.embedder, fair=True, use_bm25=False),
-        "hybrid (shipped)": engine.retriever,
-    }
     out: dict = {"passages": len(task.passages), "questions": len(task.questions)}
-    out["chunks"] = len(engine.retriever.derived())
+    out["chunks"] = len(engines["float32"].retriever.derived())
     out["ingest"] = ingest
-    out["systems"] = {}
-    for name, retriever in systems.items():
-        if retriever is None:
-            ranked, latency = run_bm25(engine.retriever, task), []
-        else:
-            ranked, latency = run_system(retriever, task)
-        metrics = grouped_metrics(gold_ranks(ranked, task.questions), task.questions, group)
-        if latency:
-            metrics["latency_ms"] = percentiles(latency)
-        out["systems"][name] = metrics
-        print(f"  {task.name} {name}: {metrics['all']}", file=sys.stderr, flush=True)
+    out["dtypes"] = {}
+    for dtype, engine in engines.items():
+        systems = {
+            "bm25": None,
+            "dense": Retriever(engine.store, engine.embedder, fair=False, use_bm25=False),
+            "dense-fair": Retriever(engine.store, engine.embedder, fair=True, use_bm25=False),
+            "hybrid (shipped)": engine.retriever,
+        }
+        results = out["dtypes"][dtype] = {}
+        for name, retriever in systems.items():
+            if retriever is None:
+                ranked, latency = run_bm25(engine.retriever, task), []
+            else:
+                ranked, latency = run_system(retriever, task)
+            metrics = grouped_metrics(gold_ranks(ranked, task.questions), task.questions, group)
+            if latency:
+                metrics["latency_ms"] = percentiles(latency)
+            results[name] = metrics
+            print(f"  {task.name} {dtype} {name}: {metrics['all']}", file=sys.stderr, flush=True)
     if peer:
-        ranked = run_peer(task, engine.embedder.name, workdir)
-        out["systems"]["llama-index peer"] = grouped_metrics(
+        ranked = run_peer(task, engines["float32"].embedder.name, workdir)
+        out["dtypes"]["float32"]["llama-index peer"] = grouped_metrics(
             gold_ranks(ranked, task.questions), task.questions, group
         )
     return out
 
 
+METRICS = ("R@1", "R@5", "R@20", "MRR@10")
+
+
 def table(results: dict) -> str:
-    """A Markdown table of every task, system and question group."""
+    """Markdown tables: quality per task, dtype, system and group; the dtype gap; speed."""
     lines = [
-        "| task | system | questions | R@1 | R@5 | R@20 | MRR@10 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| task | vectors | system | questions | R@1 | R@5 | R@20 | MRR@10 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    worst = (0.0, "", "", "", "")  # the largest |dtype - float32| of any figure
     for task, res in results["tasks"].items():
-        for system, groups in res["systems"].items():
-            for label, m in groups.items():
-                if label == "latency_ms":
-                    continue
-                lines.append(
-                    f"| {task} | {system} | {label} | {m['R@1']:.1f} | {m['R@5']:.1f} "
-                    f"| {m['R@20']:.1f} | {m['MRR@10']:.1f} |"
-                )
+        for dtype, systems in res["dtypes"].items():
+            for system, groups in systems.items():
+                for label, m in groups.items():
+                    if label == "latency_ms":
+                        continue
+                    lines.append(
+                        f"| {task} | {dtype} | {system} | {label} | "
+                        + " | ".join(f"{m[k]:.1f}" for k in METRICS)
+                        + " |"
+                    )
+                    reference = res["dtypes"]["float32"][system][label]
+                    for k in METRICS:
+                        worst = max(worst, (abs(m[k] - reference[k]), task, system, label, k))
     ing = results["tasks"]["tydi-mixed"]["ingest"]
-    lat = results["tasks"]["tydi-mixed"]["systems"]["hybrid (shipped)"]["latency_ms"]
+    dtypes = list(ing)
+    latency = {
+        d: results["tasks"]["tydi-mixed"]["dtypes"][d]["hybrid (shipped)"]["latency_ms"]
+        for d in dtypes
+    }
+
+    def row(label: str, cell) -> str:
+        return f"| {label} | " + " | ".join(cell(d) for d in dtypes) + " |"
+
     lines += [
         "",
-        "| speed (tydi-mixed) | value |",
-        "| --- | --- |",
-        f"| pipeline ingest, chunks/s | {ing['passages_per_s']:.1f} |",
-        f"| pipeline ingest, tokens/s | {ing['tokens_per_s']:.0f} |",
-        f"| raw model.encode, chunks/s | {ing['raw_passages_per_s']:.1f} |",
-        f"| pipeline / raw throughput ({ing['rounds']} rounds; per round "
-        f"{min(ing['round_ratios']):.2f} to {max(ing['round_ratios']):.2f}) | {ing['ratio']:.2f} |",
-        f"| query latency p50 / p95, ms | {lat['p50']:.1f} / {lat['p95']:.1f} |",
+        f"Largest quality difference from float32 over every task, system, group and metric: "
+        f"{worst[0]:.2f} points ({worst[1]}, {worst[2]}, {worst[3]}, {worst[4]}).",
+        "",
+        "| speed (tydi-mixed) | " + " | ".join(dtypes) + " |",
+        "| --- |" + " --- |" * len(dtypes),
+        row("raw model.encode, chunks/s", lambda d: f"{ing[d]['raw_passages_per_s']:.1f}"),
+        row("raw encode vs float32", lambda d: f"{ing[d]['raw_vs_float32']:.2f}x"),
+        row("pipeline ingest, chunks/s", lambda d: f"{ing[d]['passages_per_s']:.1f}"),
+        row("pipeline ingest, tokens/s", lambda d: f"{ing[d]['tokens_per_s']:.0f}"),
+        row(
+            f"pipeline / raw throughput ({ing[dtypes[0]]['rounds']} rounds)",
+            lambda d: (
+                f"{ing[d]['ratio']:.2f} ({min(ing[d]['round_ratios']):.2f} to "
+                f"{max(ing[d]['round_ratios']):.2f})"
+            ),
+        ),
+        row(
+            "query latency p50 / p95, ms",
+            lambda d: f"{latency[d]['p50']:.1f} / {latency[d]['p95']:.1f}",
+        ),
     ]
     return "\n".join(lines)
 
 
 def main() -> None:
-    """Run every task and print the table."""
+    """Run every task in float32 and in the shipped dtype; print the tables, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--no-peer", action="store_true", help="skip the llama-index baseline")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating ingest / raw encode timings per task"
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating ingest / raw encode timings on tydi-mixed (other tasks: 1)",
     )
     args = parser.parse_args()
+    settings = Settings()
+    path = resolve_model(settings.embed_model, settings.model_dir)
+    shipped = resolve_dtype(settings.embed_dtype)
+    embedders = {
+        d: Embedder(path, settings.embed_batch_size, dtype=d)
+        for d in dict.fromkeys(["float32", shipped])
+    }
     tasks = [
         tydi_mixed(args.eval_dir),
         xquad_cross("en", "ar", args.eval_dir),
         xquad_cross("ar", "en", args.eval_dir),
         xquad_mixed(args.eval_dir),
     ]
-    results: dict = {"tasks": {}}
-    for task in tasks:
+    results: dict = {
+        "cpu_bf16_features": cpu_bf16_features(),
+        "shipped_dtype": shipped,
+        "tasks": {},
+    }
+    for n, task in enumerate(tasks):
         with tempfile.TemporaryDirectory() as tmp:
             results["tasks"][task.name] = evaluate_task(
-                task, Path(tmp), peer=not args.no_peer, rounds=args.rounds
+                task, Path(tmp), not args.no_peer, args.rounds if n == 0 else 1, embedders
             )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "retrieval.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

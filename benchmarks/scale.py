@@ -1,7 +1,7 @@
-"""Growth: ingest speed, disk, memory and retrieval latency at about 1k, 10k and 50k chunks.
+"""Growth through a running `sanad serve`: ingest, full and incremental index updates, latency.
 
 Usage: python -m benchmarks.scale [--sizes 1000,10000,50000] [--queries 100]
-       [--backends embedded,server] [--chunk-tokens 64]
+       [--backends embedded,server] [--chunk-tokens 64] [--fresh 10]
 
 The corpus grows from every context of ../shared/eval (TyDi GoldP ar/en/id, XQuAD ar and en)
 plus variants of them: variant r of a context has its sentences rotated by r and one
@@ -9,13 +9,16 @@ sentence of another context of the same language appended, so each variant is a 
 document with distinct chunks. Chunks are 64 tokens by default so that 50k chunks embed in
 minutes on 2 cores (embedding cost follows the tokens, not the chunk count).
 
-The index grows in place, as a user's would: each size adds documents to the previous one
-with an incremental `ingest`. The embedded-Chroma run embeds every chunk; the server run
-(`chroma run` on loopback) replays those vectors, so its ingest figures are the store and
-BM25 side alone. At each size: ingest throughput, size on disk, resident memory, the time to
-build the derived indexes (BM25, language centroids) once, and search latency (the question
-embedded, Chroma, BM25) over distinct TyDi/XQuAD questions, with a check that the derived
-index was not rebuilt by any query. Prints a table and writes benchmarks/results/scale.json.
+Everything goes through `sanad serve` (embedded Chroma in its data directory, or `chroma run`
+on loopback), the way a user's archive grows: the admin ingest route adds each size's new
+documents. At each size:
+- ingest throughput of the growth step, disk, the server's resident memory;
+- the full build of the derived indexes (the server is restarted; its warm-up search builds);
+- search latency (POST /api/search, distinct TyDi/XQuAD questions) on a quiet server;
+- `--fresh` new articles ingested through the running server: how long until a search finds
+  every one of them, and the incremental update of the derived indexes (from /healthz);
+- search latency while a continuous ingest (one new document at a time) runs in the server.
+Prints a table and writes benchmarks/results/scale.json.
 """
 
 from __future__ import annotations
@@ -26,21 +29,21 @@ import json
 import random
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant.config import Settings
-from assistant.engine import Engine
 from assistant.evaluation import DEFAULT_EVAL_DIR, Passage, tydi_mixed, xquad_cross
 from benchmarks.common import percentiles
-from benchmarks.served import ChromaServer
+from benchmarks.served import ChromaServer, SanadServer, get, post
 from index.chunking import chunk_text
-from index.embedding import Embedder, resolve_model
 from index.language import sentence_spans
+
+TOKEN = "scale-benchmark"
 
 
 def base_passages(eval_dir: Path) -> list[Passage]:
@@ -85,26 +88,6 @@ def grow(corpus: Path, docs: Iterator[tuple[str, str]], chunks_now: int, target:
     return chunks_now
 
 
-class ReplayEmbedder:
-    """An Embedder that remembers passage vectors ("record") or serves them ("replay")."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.replay = False
-        self.vectors: dict[str, np.ndarray] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """Embed (record mode) or look up (replay mode) passage vectors."""
-        missing = [t for t in texts if not self.replay or t not in self.vectors]
-        self.vectors.update(zip(missing, self.inner.embed_passages(missing, progress)))
-        if not texts:
-            return np.zeros((0, self.inner.dim), dtype=np.float32)
-        return np.vstack([self.vectors[t] for t in texts])
-
-
 def disk_bytes(path: Path) -> int:
     """Bytes used under a folder."""
     out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=True)
@@ -119,63 +102,124 @@ def rss_mib(pid: int | str = "self") -> float:
     return 0.0
 
 
-def measure(engine: Engine, questions: Sequence[str]) -> dict[str, Any]:
-    """Derived-index build time, then search latency over the questions."""
-    retriever = engine.retriever
-    t0 = time.perf_counter()
-    derived = retriever.derived()
-    build_s = time.perf_counter() - t0
-    total, index_side = [], []
-    for q in questions:
-        timings: dict[str, float] = {}
+def searches(server: SanadServer, questions: Iterator[str], count: int) -> list[float]:
+    """Milliseconds of `count` searches (distinct questions: no query-cache hits)."""
+    out = []
+    for _ in range(count):
         t0 = time.perf_counter()
-        retriever.search(q, engine.settings.top_k, timings=timings)
-        total.append((time.perf_counter() - t0) * 1000)
-        index_side.append(timings["search_ms"])
+        post(f"{server.url}/api/search", {"question": next(questions)}, TOKEN)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def index_update(server: SanadServer) -> dict[str, Any]:
+    """The server's derived index state (generation, last update kind and milliseconds)."""
+    return get(f"{server.url}/healthz")["index"]
+
+
+def add_fresh(server: SanadServer, folder: Path, docs: Iterator[tuple[str, str]],
+              count: int) -> dict[str, Any]:
+    """Ingest `count` new documents through the server; time until a search finds them all."""
+    folder.mkdir(parents=True)
+    probes = {}
+    for _ in range(count):
+        name, text = next(docs)
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        probes[f"{folder.name}/{name}.txt"] = " ".join(text.split()[:30])
+    t0 = time.perf_counter()
+    post(f"{server.url}/api/ingest", {"paths": [str(folder)]}, TOKEN, timeout=3600)
+    ingested = time.perf_counter() - t0
+    missing = set(probes)
+    while missing and time.perf_counter() - t0 < 60:
+        for source in sorted(missing):
+            hits = post(f"{server.url}/api/search", {"question": probes[source], "k": 20}, TOKEN)
+            if source in {hit["source"] for hit in hits["passages"]}:
+                missing.discard(source)
     return {
-        "derived_build_s": build_s,
-        "rebuilt_during_queries": retriever.derived() is not derived,
-        "search_ms": percentiles(total) | {"p99": float(np.percentile(total, 99))},
-        "index_side_ms": percentiles(index_side),
+        "articles": count,
+        "ingest_request_s": ingested,
+        "searchable_after_s": time.perf_counter() - t0,
+        "not_found": sorted(missing),
+        "update": index_update(server),
     }
 
 
-def run_backend(name: str, embedder: ReplayEmbedder, passages: list[Passage],
-                questions: Iterator[str], args: argparse.Namespace, work: Path) -> list[dict]:
-    """Grow one index through the sizes and measure it at each."""
+def during_ingest(server: SanadServer, work: Path, docs: Iterator[tuple[str, str]],
+                  questions: Iterator[str], count: int) -> dict[str, Any]:
+    """Search latency while the server ingests one new document after another."""
+    stop = threading.Event()
+    ingested: list[float] = []
+
+    def feed() -> None:
+        while not stop.is_set():
+            folder = work / f"stream-{len(ingested):05d}"
+            folder.mkdir(parents=True)
+            name, text = next(docs)
+            (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+            t0 = time.perf_counter()
+            post(f"{server.url}/api/ingest", {"paths": [str(folder)]}, TOKEN, timeout=3600)
+            ingested.append(time.perf_counter() - t0)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        time.sleep(1.0)  # let the first ingestion start
+        latency = searches(server, questions, count)
+    finally:
+        stop.set()
+        feeder.join()
+    return {"search_ms": percentiles(latency) | {"p99": float(np.percentile(latency, 99))},
+            "documents_ingested": len(ingested),
+            "ingest_request_s": percentiles(ingested)}
+
+
+def run_backend(name: str, passages: list[Passage], questions: Iterator[str],
+                args: argparse.Namespace, work: Path) -> list[dict]:
+    """Grow one served index through the sizes and measure it at each."""
     chroma = None
-    data = work / name / "data"
-    overrides: dict[str, Any] = {"data_dir": data, "chunk_tokens": args.chunk_tokens}
+    env = {"SANAD_API_TOKEN": TOKEN, "SANAD_CHUNK_TOKENS": str(args.chunk_tokens)}
     if name == "server":
         chroma = ChromaServer(work / name / "chroma").start()
-        overrides["chroma_url"] = chroma.url
+        env["SANAD_CHROMA_URL"] = chroma.url
+    server = SanadServer(work / name / "data", env)
     corpus = work / name / "corpus"
     corpus.mkdir(parents=True)
-    engine = Engine(Settings(**overrides), embedder=embedder)  # type: ignore[arg-type]
     docs, planned, rows = documents(passages), 0, []
     try:
         for size in args.sizes:
             planned = grow(corpus, docs, planned, size, args.chunk_tokens)
-            report = engine.ingest([corpus], progress=False)
-            _, n_docs, n_chunks = engine.store.generation()
+            server.start()
+            report = post(f"{server.url}/api/ingest", {"paths": [str(corpus)]}, TOKEN,
+                          timeout=3 * 3600)
+            server.stop()
+            server.start()  # the warm-up search builds the derived indexes in full
+            full = index_update(server)
+            health = get(f"{server.url}/healthz")
             row = {
                 "backend": name,
                 "target": size,
-                "documents": n_docs,
-                "chunks": n_chunks,
-                "ingested_chunks": report.chunks_embedded,
-                "ingest_s": report.seconds,
-                "ingest_chunks_per_s": report.chunks_embedded / report.seconds,
-                "ingest_tokens_per_s": report.tokens_embedded / report.seconds,
-                "embeddings": "replayed" if embedder.replay else "computed",
-                **measure(engine, [next(questions) for _ in range(args.queries)]),
-                "disk_mib": disk_bytes(chroma.path if chroma else data) / 2**20,
-                "rss_mib": rss_mib(),
+                "documents": health["documents"],
+                "chunks": health["chunks"],
+                "ingested_chunks": report["chunks_embedded"],
+                "ingest_s": report["seconds"],
+                "ingest_chunks_per_s": report["chunks_embedded"] / report["seconds"],
+                "embed_dtype": full["embed_dtype"],
+                "full_build_ms": full["last_update_ms"],
+                "quiet": {"search_ms": percentiles(quiet := searches(server, questions,
+                                                                     args.queries))
+                          | {"p99": float(np.percentile(quiet, 99))}},
+                "fresh": add_fresh(server, work / name / f"fresh-{size}", docs, args.fresh),
+                "during_ingest": during_ingest(server, work / name / f"stream-{size}", docs,
+                                               questions, args.queries),
+                "disk_mib": disk_bytes(chroma.path if chroma else server.data) / 2**20,
+                "server_rss_mib": rss_mib(server.proc.pid),
                 "chroma_server_rss_mib": rss_mib(chroma.proc.pid) if chroma else 0.0,
             }
+            server.stop()
             rows.append(row)
             print(json.dumps(row), flush=True)
     finally:
+        server.stop()
         if chroma:
             chroma.stop()
     return rows
@@ -184,52 +228,53 @@ def run_backend(name: str, embedder: ReplayEmbedder, passages: list[Passage],
 def table(rows: list[dict]) -> str:
     """The Markdown table of every backend and size."""
     lines = [
-        "| Chroma | chunks | docs | ingest chunks/s | ingest tokens/s | disk MiB | RSS MiB "
-        "| derived build s | search p50 ms | search p95 ms | search p99 ms | rebuilt per query |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| Chroma | chunks | docs | ingest chunks/s | disk MiB | RSS MiB | full build s "
+        "| update ms (new articles) | new articles searchable after s | search p50 / p95 ms "
+        "| during ingest: search p50 / p95 ms (docs ingested) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        rss = f"{r['rss_mib']:.0f}"
+        rss = f"{r['server_rss_mib']:.0f}"
         if r["chroma_server_rss_mib"]:
-            rss += f" + {r['chroma_server_rss_mib']:.0f} server"
-        speed = f"{r['ingest_chunks_per_s']:.1f}"
-        if r["embeddings"] == "replayed":
-            speed += " (vectors replayed)"
-        s = r["search_ms"]
+            rss += f" + {r['chroma_server_rss_mib']:.0f} chroma"
+        fresh, quiet, busy = r["fresh"], r["quiet"]["search_ms"], r["during_ingest"]
+        found = "" if not fresh["not_found"] else f" ({len(fresh['not_found'])} not found)"
         lines.append(
-            f"| {r['backend']} | {r['chunks']} | {r['documents']} | {speed} "
-            f"| {r['ingest_tokens_per_s']:.0f} | {r['disk_mib']:.0f} | {rss} "
-            f"| {r['derived_build_s']:.1f} | {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} "
-            f"| {'yes' if r['rebuilt_during_queries'] else 'no'} |"
+            f"| {r['backend']} | {r['chunks']} | {r['documents']} "
+            f"| {r['ingest_chunks_per_s']:.1f} | {r['disk_mib']:.0f} | {rss} "
+            f"| {r['full_build_ms'] / 1000:.1f} "
+            f"| {fresh['update']['last_update_ms']:.0f} ({fresh['articles']}) "
+            f"| {fresh['searchable_after_s']:.2f}{found} "
+            f"| {quiet['p50']:.0f} / {quiet['p95']:.0f} "
+            f"| {busy['search_ms']['p50']:.0f} / {busy['search_ms']['p95']:.0f} "
+            f"({busy['documents_ingested']}) |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
-    """Grow each backend's index through the sizes, print the table and write JSON."""
+    """Grow each backend's served index through the sizes, print the table and write JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--backends", default="embedded,server")
     parser.add_argument("--chunk-tokens", type=int, default=64)
+    parser.add_argument("--fresh", type=int, default=10, help="articles added to a running server")
     parser.add_argument("--work-dir", type=Path, default=None, help="scratch space (default /tmp)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
-    settings = Settings()
-    embedder = ReplayEmbedder(Embedder(resolve_model(settings.embed_model, settings.model_dir)))
     passages = base_passages(args.eval_dir)
     pool = [q.text for t in (tydi_mixed(args.eval_dir), xquad_cross("en", "ar", args.eval_dir),
                              xquad_cross("ar", "en", args.eval_dir)) for q in t.questions]
     distinct = list(dict.fromkeys(pool))  # distinct questions: no query-cache hits
     random.Random(0).shuffle(distinct)  # every measurement gets all languages
-    questions = iter(distinct)
+    questions = itertools.cycle(distinct)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         for backend in args.backends.split(","):
-            rows += run_backend(backend, embedder, passages, questions, args, Path(tmp))
-            embedder.replay = True
+            rows += run_backend(backend, passages, questions, args, Path(tmp))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     print(table(rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -13,6 +14,22 @@ from types import TracebackType
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+
+
+def post(url: str, body: dict, token: str = "", timeout: float = 120.0) -> dict:
+    """POST JSON (with a bearer token when given) and decode the JSON answer."""
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def get(url: str, timeout: float = 30.0) -> dict:
+    """GET and decode the JSON answer."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 def free_port() -> int:
@@ -104,6 +121,7 @@ class SanadServer(ChildServer):
 
     def __init__(self, data: Path, env: dict[str, str] | None = None) -> None:
         super().__init__()
+        self.data = Path(data)
         self.env = {
             **os.environ,
             **(env or {}),

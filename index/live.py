@@ -54,6 +54,12 @@ class LiveIndex:
         self._lock = threading.Lock()  # one updater at a time
         self._rebuilding: threading.Thread | None = None
 
+    @property
+    def generation(self) -> int:
+        """The store generation the current index holds (-1 before the first build)."""
+        index = self._index
+        return index.generation if index is not None else -1
+
     def view(self) -> IndexView:
         """The index as of the store's latest generation (built on first use)."""
         generation, documents = self.store.head()

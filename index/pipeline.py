@@ -60,7 +60,14 @@ class _Pending:
 
 
 def reconcile(store: Store) -> int:
-    """Remove what an interrupted run left: orphan chunks and incomplete or stale records."""
+    """Remove what an interrupted run left: orphan chunks and incomplete or stale records.
+
+    Reading every chunk's metadata costs time with the corpus, so it happens only when the
+    last write did not complete or the counts changed since.
+    """
+    store.head()  # fresh metadata
+    if store.settled():
+        return 0
     docs = store.documents()
     counts = store.chunk_doc_ids()
     repaired = 0
@@ -72,6 +79,7 @@ def reconcile(store: Store) -> int:
     for doc_id in broken:
         store.delete_document(doc_id)
     store.publish(removed=broken)
+    store.end_write()
     return repaired + len(broken)
 
 
@@ -100,6 +108,7 @@ def ingest(
         if not path.exists():
             raise FileNotFoundError(f"no such file or directory: {path}")
     report = IngestReport(repaired=reconcile(store))
+    store.begin_write()
     count = embedder.count_tokens if chunker == "model" else None
     known: dict[str, list[DocRecord]] = {}
     owner: dict[str, str] = {}
@@ -174,6 +183,7 @@ def ingest(
                     removed.append(version.doc_id)
                 report.removed.append(source)
     store.publish(removed=removed)
+    store.end_write()
     report.seconds = time.perf_counter() - started
     return report
 

@@ -251,9 +251,9 @@ class Store:
                 embeddings=[_LOG_VECTOR] * len(part),
                 metadatas=[{"generation": generation, "op": op, "doc_id": d} for op, d in part],
             )
-        meta = dict(self.docs.metadata or {})
-        meta.update(generation=generation, documents=self.docs.count())
-        self.docs.modify(metadata=meta)
+        self._update_head(
+            generation=generation, documents=self.docs.count(), chunks=self.chunks.count()
+        )
         if generation % 1000 == 0:  # keep the log bounded
             self.log.delete(where={"generation": {"$lte": generation - LOG_KEEP}})
         return generation
@@ -264,6 +264,34 @@ class Store:
         self.docs = self.client.get_collection(f"{self.name}-docs", embedding_function=None)
         meta = dict(self.docs.metadata or {})
         return int(meta.get("generation", 0)), int(meta.get("documents", -1))
+
+    def begin_write(self) -> None:
+        """Mark the store as being written: if the writer dies, the next run repairs it."""
+        self._update_head(writing=True)
+
+    def end_write(self) -> None:
+        """Record a completed write with the counts it left."""
+        self._update_head(writing=False, documents=self.docs.count(), chunks=self.chunks.count())
+
+    def settled(self) -> bool:
+        """Whether the last write completed and the counts are still the ones it left.
+
+        An interrupted write leaves the writing mark; chunks or records changed by anything
+        else show in the counts. Unknown counts (older data) are unsettled.
+        """
+        meta = dict(self.docs.metadata or {})
+        recorded = (meta.get("documents", -1), meta.get("chunks", -1))
+        return not meta.get("writing", True) and recorded == (
+            self.docs.count(),
+            self.chunks.count(),
+        )
+
+    def _update_head(self, **values: Any) -> None:
+        """Change fields of the documents collection's metadata (read fresh, then written)."""
+        self.head()  # the latest metadata, so that nothing newer is overwritten
+        meta = dict(self.docs.metadata or {})
+        meta.update(values)
+        self.docs.modify(metadata=meta)
 
     def changes(self, after: int, upto: int) -> list[Change] | None:
         """Log entries of generations after..upto in order; None when some generation is gone."""

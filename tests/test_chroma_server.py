@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from benchmarks.served import ChromaServer, SanadServer
+from benchmarks.served import ChromaServer, SanadServer, post
 from tests.conftest import SEEDS, make_engine
 
 
@@ -30,15 +28,6 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path, embedder, chroma_se
     assert {"000", "001", "003"} <= {Path(h.chunk.source).name[:3] for h in hits}
     again = make_engine(tmp_path, embedder, chroma_url=chroma_server.url)
     assert again.ingest([SEEDS], progress=False).chunks_embedded == 0
-
-
-def post(url: str, body: dict) -> dict:
-    """POST JSON, return the JSON answer (raises on an error status)."""
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read())
 
 
 def test_a_server_follows_another_process_that_ingests_and_deletes(

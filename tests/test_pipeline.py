@@ -108,7 +108,8 @@ def test_interrupted_writes_are_repaired(tmp_path, embedder, corpus):
     engine = make_engine(tmp_path, embedder)
     engine.ingest([corpus], progress=False)
     store = engine.store
-    # A run that died after writing chunks of a new document but before committing it:
+    store.begin_write()  # what a run leaves when it dies:
+    # it wrote chunks of a new document but did not commit it,
     text = "Orphan text that was never committed. It has two sentences."
     chunks = chunk_text(text, 200)
     orphans = [
@@ -117,7 +118,7 @@ def test_interrupted_writes_are_repaired(tmp_path, embedder, corpus):
         for c in chunks
     ]
     store.put_chunks(orphans, np.ones((len(orphans), embedder.dim), np.float32), 200)
-    # ...and one whose chunks were half deleted:
+    # ...and a document lost some of its chunks:
     victim = store.documents()[0]
     store.chunks.delete(ids=[f"{victim.doc_id}:0"])
     assert reconcile(store) == 2
@@ -151,3 +152,17 @@ def test_a_dtype_switch_is_recorded_and_vectors_stay_comparable(
     with_fp32 = [h.chunk.id for h in fp32.retriever.search(question, k=3)]
     with_bf16 = [h.chunk.id for h in bf16.retriever.search(question, k=3)]
     assert with_fp32 == with_bf16
+
+
+def test_a_completed_write_needs_no_scan_of_every_chunk(tmp_path, embedder, corpus, monkeypatch):
+    engine = make_engine(tmp_path, embedder)
+    engine.ingest([corpus], progress=False)
+    assert engine.store.settled()
+
+    def scan(*args, **kwargs):
+        raise AssertionError("reconcile read every chunk although the last write completed")
+
+    monkeypatch.setattr(engine.store, "chunk_doc_ids", scan)
+    assert reconcile(engine.store) == 0
+    engine.store.begin_write()  # a writer died: the next run scans
+    assert not engine.store.settled()
