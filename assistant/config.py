@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     embed_model: str = "builtin"
     embed_batch_size: int = Field(32, ge=1)
     embed_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    embed_runtime: Literal["auto", "torch", "openvino"] = "auto"
     ingest_batch_chunks: int = Field(1024, ge=1)
     chunk_tokens: int = Field(300, ge=16, le=500)
     chunker: Literal["model", "cl100k"] = "cl100k"

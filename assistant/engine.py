@@ -33,7 +33,10 @@ class Engine:
         """The embedding model (converted from the bundled weights on first use)."""
         path = resolve_model(self.settings.embed_model, self.settings.model_dir)
         return Embedder(
-            path, batch_size=self.settings.embed_batch_size, dtype=self.settings.embed_dtype
+            path,
+            batch_size=self.settings.embed_batch_size,
+            dtype=self.settings.embed_dtype,
+            runtime=self.settings.embed_runtime,
         )
 
     @property

@@ -71,8 +71,9 @@ def main() -> None:
                 "abstained_unanswerable_%": abst_out / n * 100,
                 "cited_wrong_passage_unanswerable_%": wrong_out / n * 100,
                 "trade_off": {
-                    f"{t:.2f}": {kind: float(np.mean(np.array(v) < t) * 100)
-                                 for kind, v in evidence.items()}
+                    f"{t:.2f}": {
+                        kind: float(np.mean(np.array(v) < t) * 100) for kind, v in evidence.items()
+                    }
                     for t in THRESHOLDS
                 },
             }

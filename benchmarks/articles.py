@@ -105,8 +105,7 @@ def load(eval_dir: Path) -> tuple[list[dict], list[ArticleQuestion]]:
         answers = tuple(row["answers_en"]) + tuple(row["answers_ar"])
         for lang in ("en", "ar"):
             questions.append(
-                ArticleQuestion(f"{row['id']}-{lang}", row[f"question_{lang}"], lang, i, k,
-                                answers)
+                ArticleQuestion(f"{row['id']}-{lang}", row[f"question_{lang}"], lang, i, k, answers)
             )
     return articles, questions
 
@@ -208,8 +207,7 @@ def collect(eval_dir: Path, settings: Settings, embedder: Embedder) -> list[Outc
         corpus = build_corpus(articles, drop_paragraph=k)
         everything = "\n".join(corpus.texts.values())
         asked = [
-            q for q in questions
-            if q.paragraph == k and not contains_answer(everything, q.answers)
+            q for q in questions if q.paragraph == k and not contains_answer(everything, q.answers)
         ]
         if asked:
             plans.append(("paragraph withheld", corpus, asked))

@@ -15,14 +15,21 @@ from index.pipeline import IngestReport
 
 # Questions written for the seed articles (not taken from any evaluation set).
 QUESTIONS = {
-    "ar": ["من درّب ميليشيات حفتر على حرب الشوارع؟", "ما هي الدول التي تدعم حفتر؟",
-           "كم عدد المرتزقة الروس الذين وصلوا إلى ليبيا؟"],
-    "en": ["Who trained Haftar's militias in street warfare?",
-           "Which countries back the Government of National Accord?",
-           "What did leaked recordings from Benina air base reveal?"],
-    "id": ["Siapa yang melatih milisi Haftar dalam perang jalanan?",
-           "Negara mana saja yang mendukung Haftar?",
-           "Kapan pelatihan militer Israel itu dilakukan?"],
+    "ar": [
+        "من درّب ميليشيات حفتر على حرب الشوارع؟",
+        "ما هي الدول التي تدعم حفتر؟",
+        "كم عدد المرتزقة الروس الذين وصلوا إلى ليبيا؟",
+    ],
+    "en": [
+        "Who trained Haftar's militias in street warfare?",
+        "Which countries back the Government of National Accord?",
+        "What did leaked recordings from Benina air base reveal?",
+    ],
+    "id": [
+        "Siapa yang melatih milisi Haftar dalam perang jalanan?",
+        "Negara mana saja yang mendukung Haftar?",
+        "Kapan pelatihan militer Israel itu dilakukan?",
+    ],
 }
 
 

@@ -184,8 +184,14 @@ def tydi_table(tydi: list[Outcome], threshold: float) -> dict[str, dict[str, flo
     for lang in sorted({o.question.lang for o in tydi}):
         out[lang] = {
             f"abstained ({kind}) %": float(
-                np.mean([o.evidence < threshold for o in tydi
-                         if o.question.lang == lang and o.kind == kind]) * 100
+                np.mean(
+                    [
+                        o.evidence < threshold
+                        for o in tydi
+                        if o.question.lang == lang and o.kind == kind
+                    ]
+                )
+                * 100
             )
             for kind in ("answerable", "gold removed")
         }
@@ -203,15 +209,22 @@ def main() -> None:
     articles = collect(args.eval_dir, settings, embedder)
     tydi = tydi_outcomes(args.eval_dir, settings, embedder)
     threshold = held_out(articles, tydi)
-    report = {"threshold": threshold, "tydi_held_out": tydi_table(tydi, threshold),
-              "articles_held_out": summarise(articles, threshold)}
+    report = {
+        "threshold": threshold,
+        "tydi_held_out": tydi_table(tydi, threshold),
+        "articles_held_out": summarise(articles, threshold),
+    }
     print("Held out (models fitted without the question's fold):\n")
     print(table(report["articles_held_out"]))
     print(json.dumps({"threshold": threshold, "tydi_held_out": report["tydi_held_out"]}, indent=2))
     model = fit_models([articles, tydi])
     if args.write:
-        document = {"sentence": model.sentence.to_json(), "decision": model.decision.to_json(),
-                    "threshold": round(threshold, 4), "held_out": report}
+        document = {
+            "sentence": model.sentence.to_json(),
+            "decision": model.decision.to_json(),
+            "threshold": round(threshold, 4),
+            "held_out": report,
+        }
         MODEL_FILE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {MODEL_FILE}; set min_evidence to {threshold:.4f} in assistant/config.py")
 

@@ -49,18 +49,30 @@ def main() -> None:
             confusions[f"{kind} {lang}->{got}"] += 1
     ms_per_text = (time.perf_counter() - started) * 1000 / len(texts)
     rows = [
-        {"set": name, "kind": kind, "lang": lang, "texts": n,
-         "accuracy": 100 * right[(name, kind, lang)] / n}
+        {
+            "set": name,
+            "kind": kind,
+            "lang": lang,
+            "texts": n,
+            "accuracy": 100 * right[(name, kind, lang)] / n,
+        }
         for (name, kind, lang), n in sorted(total.items())
     ]
     errors = sum(total.values()) - sum(right.values())
-    result = {"rows": rows, "errors": errors, "texts": len(texts),
-              "confusions": dict(confusions.most_common()), "ms_per_text": ms_per_text}
+    result = {
+        "rows": rows,
+        "errors": errors,
+        "texts": len(texts),
+        "confusions": dict(confusions.most_common()),
+        "ms_per_text": ms_per_text,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "language_id.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     lines = ["| set | kind | language | texts | accuracy % |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['set']} | {r['kind']} | {r['lang']} | {r['texts']} | {r['accuracy']:.1f} |"
-              for r in rows]
+    lines += [
+        f"| {r['set']} | {r['kind']} | {r['lang']} | {r['texts']} | {r['accuracy']:.1f} |"
+        for r in rows
+    ]
     lines.append(f"| all | all | all | {len(texts)} | {100 * (1 - errors / len(texts)):.1f} |")
     print("\n".join(lines))
     print(f"errors: {errors} ({dict(confusions.most_common())}); {ms_per_text:.2f} ms per text")

@@ -68,8 +68,9 @@ def main() -> None:
     (args.out / "latency.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     lines = ["| path | p50 ms | p95 ms |", "| --- | --- | --- |"]
     for lang, p in local.items():
-        lines.append(f"| Engine.ask (sanad ask), {lang} seed questions | {p['p50']:.0f} "
-                     f"| {p['p95']:.0f} |")
+        lines.append(
+            f"| Engine.ask (sanad ask), {lang} seed questions | {p['p50']:.0f} | {p['p95']:.0f} |"
+        )
     lines.append(f"| POST /api/ask, all seed questions | {http['p50']:.0f} | {http['p95']:.0f} |")
     print("\n".join(lines))
 

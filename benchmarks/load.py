@@ -120,14 +120,16 @@ def run_load(url: str, clients: int, requests: int, time_limit: float) -> dict:
 def table(result: dict) -> str:
     """The Markdown table of one load run."""
     lat = result["latency_ms"]
-    return "\n".join([
-        "| clients | requests | errors | answers differing from sequential | p50 ms | p95 ms "
-        "| p99 ms | requests/s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        f"| {result['clients']} | {result['completed']} | {result['errors']} "
-        f"| {result['mismatches']} | {lat['p50']:.0f} | {lat['p95']:.0f} | {lat['p99']:.0f} "
-        f"| {result['requests_per_s']:.1f} |",
-    ])
+    return "\n".join(
+        [
+            "| clients | requests | errors | answers differing from sequential | p50 ms | p95 ms "
+            "| p99 ms | requests/s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            f"| {result['clients']} | {result['completed']} | {result['errors']} "
+            f"| {result['mismatches']} | {lat['p50']:.0f} | {lat['p95']:.0f} | {lat['p99']:.0f} "
+            f"| {result['requests_per_s']:.1f} |",
+        ]
+    )
 
 
 def main() -> None:

@@ -48,8 +48,11 @@ TOKEN = "scale-benchmark"
 
 def base_passages(eval_dir: Path) -> list[Passage]:
     """Every distinct context of both public sets (TyDi ar/en/id, XQuAD ar and en)."""
-    tasks = [tydi_mixed(eval_dir), xquad_cross("en", "ar", eval_dir),
-             xquad_cross("ar", "en", eval_dir)]
+    tasks = [
+        tydi_mixed(eval_dir),
+        xquad_cross("en", "ar", eval_dir),
+        xquad_cross("ar", "en", eval_dir),
+    ]
     return list({p.text: p for task in tasks for p in task.passages}.values())
 
 
@@ -69,8 +72,9 @@ def documents(passages: list[Passage]) -> Iterator[tuple[str, str]]:
     by_lang: dict[str, list[Passage]] = {}
     for p in passages:
         by_lang.setdefault(p.lang, []).append(p)
-    yield from ((f"r000-{lang}-{i:05d}", p.text) for lang, g in by_lang.items()
-                for i, p in enumerate(g))
+    yield from (
+        (f"r000-{lang}-{i:05d}", p.text) for lang, g in by_lang.items() for i, p in enumerate(g)
+    )
     for r in itertools.count(1):
         for lang, group in by_lang.items():
             for i, p in enumerate(group):
@@ -78,8 +82,9 @@ def documents(passages: list[Passage]) -> Iterator[tuple[str, str]]:
                 yield f"r{r:03d}-{lang}-{i:05d}", variant(p, donor, r)
 
 
-def grow(corpus: Path, docs: Iterator[tuple[str, str]], chunks_now: int, target: int,
-         chunk_tokens: int) -> int:
+def grow(
+    corpus: Path, docs: Iterator[tuple[str, str]], chunks_now: int, target: int, chunk_tokens: int
+) -> int:
     """Write documents into the corpus folder until it holds about `target` chunks."""
     while chunks_now < target:
         name, text = next(docs)
@@ -117,8 +122,9 @@ def index_update(server: SanadServer) -> dict[str, Any]:
     return get(f"{server.url}/healthz")["index"]
 
 
-def add_fresh(server: SanadServer, folder: Path, docs: Iterator[tuple[str, str]],
-              count: int) -> dict[str, Any]:
+def add_fresh(
+    server: SanadServer, folder: Path, docs: Iterator[tuple[str, str]], count: int
+) -> dict[str, Any]:
     """Ingest `count` new documents through the server; time until a search finds them all."""
     folder.mkdir(parents=True)
     probes = {}
@@ -144,8 +150,13 @@ def add_fresh(server: SanadServer, folder: Path, docs: Iterator[tuple[str, str]]
     }
 
 
-def during_ingest(server: SanadServer, work: Path, docs: Iterator[tuple[str, str]],
-                  questions: Iterator[str], count: int) -> dict[str, Any]:
+def during_ingest(
+    server: SanadServer,
+    work: Path,
+    docs: Iterator[tuple[str, str]],
+    questions: Iterator[str],
+    count: int,
+) -> dict[str, Any]:
     """Search latency while the server ingests one new document after another."""
     stop = threading.Event()
     ingested: list[float] = []
@@ -168,13 +179,20 @@ def during_ingest(server: SanadServer, work: Path, docs: Iterator[tuple[str, str
     finally:
         stop.set()
         feeder.join()
-    return {"search_ms": percentiles(latency) | {"p99": float(np.percentile(latency, 99))},
-            "documents_ingested": len(ingested),
-            "ingest_request_s": percentiles(ingested)}
+    return {
+        "search_ms": percentiles(latency) | {"p99": float(np.percentile(latency, 99))},
+        "documents_ingested": len(ingested),
+        "ingest_request_s": percentiles(ingested),
+    }
 
 
-def run_backend(name: str, passages: list[Passage], questions: Iterator[str],
-                args: argparse.Namespace, work: Path) -> list[dict]:
+def run_backend(
+    name: str,
+    passages: list[Passage],
+    questions: Iterator[str],
+    args: argparse.Namespace,
+    work: Path,
+) -> list[dict]:
     """Grow one served index through the sizes and measure it at each."""
     chroma = None
     env = {"SANAD_API_TOKEN": TOKEN, "SANAD_CHUNK_TOKENS": str(args.chunk_tokens)}
@@ -189,8 +207,9 @@ def run_backend(name: str, passages: list[Passage], questions: Iterator[str],
         for size in args.sizes:
             planned = grow(corpus, docs, planned, size, args.chunk_tokens)
             server.start()
-            report = post(f"{server.url}/api/ingest", {"paths": [str(corpus)]}, TOKEN,
-                          timeout=3 * 3600)
+            report = post(
+                f"{server.url}/api/ingest", {"paths": [str(corpus)]}, TOKEN, timeout=3 * 3600
+            )
             server.stop()
             server.start()  # the warm-up search builds the derived indexes in full
             full = index_update(server)
@@ -205,12 +224,14 @@ def run_backend(name: str, passages: list[Passage], questions: Iterator[str],
                 "ingest_chunks_per_s": report["chunks_embedded"] / report["seconds"],
                 "embed_dtype": full["embed_dtype"],
                 "full_build_ms": full["last_update_ms"],
-                "quiet": {"search_ms": percentiles(quiet := searches(server, questions,
-                                                                     args.queries))
-                          | {"p99": float(np.percentile(quiet, 99))}},
+                "quiet": {
+                    "search_ms": percentiles(quiet := searches(server, questions, args.queries))
+                    | {"p99": float(np.percentile(quiet, 99))}
+                },
                 "fresh": add_fresh(server, work / name / f"fresh-{size}", docs, args.fresh),
-                "during_ingest": during_ingest(server, work / name / f"stream-{size}", docs,
-                                               questions, args.queries),
+                "during_ingest": during_ingest(
+                    server, work / name / f"stream-{size}", docs, questions, args.queries
+                ),
                 "disk_mib": disk_bytes(chroma.path if chroma else server.data) / 2**20,
                 "server_rss_mib": rss_mib(server.proc.pid),
                 "chroma_server_rss_mib": rss_mib(chroma.proc.pid) if chroma else 0.0,
@@ -266,8 +287,15 @@ def main() -> None:
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
     passages = base_passages(args.eval_dir)
-    pool = [q.text for t in (tydi_mixed(args.eval_dir), xquad_cross("en", "ar", args.eval_dir),
-                             xquad_cross("ar", "en", args.eval_dir)) for q in t.questions]
+    pool = [
+        q.text
+        for t in (
+            tydi_mixed(args.eval_dir),
+            xquad_cross("en", "ar", args.eval_dir),
+            xquad_cross("ar", "en", args.eval_dir),
+        )
+        for q in t.questions
+    ]
     distinct = list(dict.fromkeys(pool))  # distinct questions: no query-cache hits
     random.Random(0).shuffle(distinct)  # every measurement gets all languages
     questions = itertools.cycle(distinct)

@@ -109,8 +109,16 @@ class ChromaServer(ChildServer):
     def command(self) -> list[str]:
         """`chroma run` from this environment, on loopback."""
         chroma = Path(sys.executable).parent / "chroma"
-        return [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
-                "--port", str(self.port)]
+        return [
+            str(chroma),
+            "run",
+            "--path",
+            str(self.path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
 
 
 class SanadServer(ChildServer):

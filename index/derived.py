@@ -88,8 +88,11 @@ class _Vectors:
 
     def dot(self, query: np.ndarray, n: int) -> np.ndarray:
         """The first n rows times the query."""
-        parts = [block[: min(_BLOCK, n - i * _BLOCK)] @ query
-                 for i, block in enumerate(self.blocks) if i * _BLOCK < n]
+        parts = [
+            block[: min(_BLOCK, n - i * _BLOCK)] @ query
+            for i, block in enumerate(self.blocks)
+            if i * _BLOCK < n
+        ]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
     def take(self, rows: np.ndarray) -> np.ndarray:

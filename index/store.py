@@ -367,9 +367,7 @@ class Store:
         for i in range(0, len(doc_ids), 200):
             part = doc_ids[i : i + 200]
             where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
-            yield self.chunks.get(
-                where=where, include=["metadatas", "documents", "embeddings"]
-            )
+            yield self.chunks.get(where=where, include=["metadatas", "documents", "embeddings"])
 
     def chunks_by_id(self, ids: Sequence[str]) -> list[ChunkRecord]:
         """Stored chunks for the given ids (missing ids are left out)."""

@@ -29,8 +29,14 @@ def embedder(model_path: str) -> Embedder:
 
 @pytest.fixture(scope="session")
 def bf16_embedder(model_path: str) -> Embedder:
-    """The same model with its weights in bfloat16."""
+    """The same model with its weights in bfloat16 (torch)."""
     return Embedder(model_path, dtype="bfloat16")
+
+
+@pytest.fixture(scope="session")
+def openvino_embedder(model_path: str) -> Embedder:
+    """The same model compiled by OpenVINO in bfloat16: what `auto` ships on a bf16 CPU."""
+    return Embedder(model_path, dtype="bfloat16", runtime="openvino")
 
 
 def make_engine(tmp: Path, embedder: Embedder, **overrides) -> Engine:

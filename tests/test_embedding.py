@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,17 +73,33 @@ def seed_paragraphs(count: int = 24) -> list[str]:
     return paragraphs[:: max(1, len(paragraphs) // count)][:count]
 
 
-def test_bfloat16_vectors_agree_with_float32(embedder, bf16_embedder):
-    assert bf16_embedder.dtype == "bfloat16" and embedder.dtype == "float32"
+@pytest.mark.parametrize("other", ["bf16_embedder", "openvino_embedder"])
+def test_bfloat16_vectors_agree_with_float32(embedder, other, request):
+    """torch with bf16 weights, and OpenVINO in bf16, against the torch fp32 reference."""
+    other = request.getfixturevalue(other)
+    assert other.dtype == "bfloat16" and embedder.dtype == "float32"
     passages = seed_paragraphs()
     assert {detect_language(p) for p in passages} == {"ar", "en", "id"}
     for ours, reference in (
-        (bf16_embedder.embed_passages(passages), embedder.embed_passages(passages)),
-        (bf16_embedder.embed_queries(MIXED), embedder.embed_queries(MIXED)),
+        (other.embed_passages(passages), embedder.embed_passages(passages)),
+        (other.embed_queries(MIXED), embedder.embed_queries(MIXED)),
     ):
         assert ours.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-2)
         cosine = (ours * reference).sum(axis=1)
         assert cosine.min() >= 0.99, cosine
+
+
+def test_openvino_runs_only_the_models_it_converts(openvino_embedder, model_path, tmp_path):
+    assert openvino_embedder.runtime == "openvino" and openvino_embedder.dim == 384
+    cls_pooled = tmp_path / "cls-model"
+    shutil.copytree(model_path, cls_pooled, ignore=shutil.ignore_patterns("openvino-*"))
+    pooling = cls_pooled / "1_Pooling" / "config.json"
+    pooling.write_text(pooling.read_text().replace('"mean"', '"cls"'))
+    with pytest.raises(ValueError, match="OpenVINO cannot run"):
+        Embedder(str(cls_pooled), runtime="openvino")
+    assert Embedder(str(cls_pooled), runtime="auto").runtime == "torch"
+    assert not list(cls_pooled.glob("openvino-*"))
 
 
 def test_auto_dtype_follows_the_cpu_features(tmp_path):
@@ -97,8 +114,10 @@ def test_auto_dtype_follows_the_cpu_features(tmp_path):
     assert resolve_dtype("auto") in ("float32", "bfloat16")
 
 
-def test_questions_are_encoded_while_an_ingestion_batch_runs(embedder):
-    passages = seed_paragraphs(48) * 2
+@pytest.mark.parametrize("which", ["embedder", "openvino_embedder"])
+def test_questions_are_encoded_while_an_ingestion_batch_runs(which, request):
+    embedder = request.getfixturevalue(which)
+    passages = seed_paragraphs(48) * 3
     alone = embedder.embed_passages(passages[:4])
     expected = Embedder.embed_queries(embedder, MIXED)
     embedder._cache.clear()
