@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.citations import Answer, CitationContext, CitationNotFound, lookup
+from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
 from assistant.engine import Engine, validate_question
 from index.store import StoreError
 
@@ -92,16 +92,10 @@ class SearchRequest(BaseModel):
     doc_ids: list[str] | None = Field(None, description="Only passages of these documents.")
 
 
-class Passage(BaseModel):
+class Passage(SourceSpan):
     """A retrieved chunk: `text == document.text[start:end]`, with its fused score."""
 
     chunk_id: str
-    doc_id: str
-    source: str
-    title: str
-    lang: str
-    start: int
-    end: int
     text: str
     score: float
 
@@ -391,7 +385,9 @@ def create_api(engine: Engine) -> FastAPI:
         challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise ApiError(
-                401, "unauthorized", "missing bearer token (Authorization: Bearer <token>)",
+                401,
+                "unauthorized",
+                "missing bearer token (Authorization: Bearer <token>)",
                 challenge,
             )
         if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):

@@ -18,17 +18,22 @@ class CitationNotFound(LookupError):
     """A citation id that is malformed or points to no stored span."""
 
 
-class Citation(BaseModel):
-    """One cited span: `quote == document.text[start:end]`, always."""
+class SourceSpan(BaseModel):
+    """Where a span of text comes from: its document and character offsets in it."""
 
-    id: str
-    n: int
     doc_id: str
     source: str
     title: str
     lang: str
     start: int
     end: int
+
+
+class Citation(SourceSpan):
+    """One cited span: `quote == document.text[start:end]`, always."""
+
+    id: str
+    n: int
     quote: str
 
 

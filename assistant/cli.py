@@ -50,7 +50,7 @@ def _read_batch(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except json.JSONDecodeError as exc:
                 raise SystemExit(f"{path}:{number}: not JSON ({exc.msg})") from exc
             if not isinstance(item, dict) or not str(item.get("question", "")).strip():
-                raise SystemExit(f"{path}:{number}: expected {{\"id\", \"question\"}}")
+                raise SystemExit(f'{path}:{number}: expected {{"id", "question"}}')
             yield number, item
 
 
@@ -231,8 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="default SANAD_PORT")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("eval", help="retrieval metrics on ../shared/eval")
-    p.add_argument("--task", action="append", choices=["tydi-mixed", "xquad-mixed",
-                   "xquad-en-ar", "xquad-ar-en"], default=None)
+    p.add_argument(
+        "--task",
+        action="append",
+        choices=["tydi-mixed", "xquad-mixed", "xquad-en-ar", "xquad-ar-en"],
+        default=None,
+    )
     p.add_argument("--eval-dir", type=Path, default=None)
     p.set_defaults(func=cmd_eval)
     return parser

@@ -260,8 +260,9 @@ class EvidenceScorer:
                     float(bool(q_numbers)),
                     len(q_numbers & numbers_in(sentence)) / len(q_numbers) if q_numbers else 0.0,
                     float(q_type is not None),
-                    float(q_type is not None and not has_answer_type(sentence, hit.chunk.lang,
-                                                                     q_type)),
+                    float(
+                        q_type is not None and not has_answer_type(sentence, hit.chunk.lang, q_type)
+                    ),
                     math.log(len(sentence.split())),
                 ]
             )

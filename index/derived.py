@@ -9,6 +9,7 @@ unaffected by the updates that follow it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -253,36 +254,26 @@ class DerivedIndex:
         return self._view
 
 
+@dataclass(eq=False)  # identity: a view is one moment of one index
 class IndexView:
-    """The rows a search sees: the first `n` rows and the alive mask of one moment."""
+    """The rows a search sees: the first `n` rows and the alive mask of one moment.
 
-    def __init__(
-        self,
-        generation: int,
-        ids: list[str],
-        doc_ids: list[str],
-        n: int,
-        alive: np.ndarray,
-        langs: np.ndarray,
-        lang_names: tuple[str, ...],
-        docs: np.ndarray,
-        lengths: np.ndarray,
-        vectors: _Vectors,
-        lexical: LexicalIndex,
-        centroids: dict[str, np.ndarray],
-    ) -> None:
-        self.generation = generation
-        self.ids = ids  # shared with the index, which only appends: read rows < n
-        self.doc_ids = doc_ids
-        self.n = n
-        self.alive = alive
-        self.langs = langs
-        self.lang_names = lang_names
-        self.docs = docs
-        self.lengths = lengths
-        self.vectors = vectors
-        self.lexical = lexical
-        self.centroids = centroids
+    `ids`, `doc_ids` and `vectors` are shared with the index, which only appends to them: a
+    view reads rows below `n` only.
+    """
+
+    generation: int
+    ids: list[str]
+    doc_ids: list[str]
+    n: int
+    alive: np.ndarray
+    langs: np.ndarray
+    lang_names: tuple[str, ...]
+    docs: np.ndarray
+    lengths: np.ndarray
+    vectors: _Vectors
+    lexical: LexicalIndex
+    centroids: dict[str, np.ndarray]
 
     def __len__(self) -> int:
         """Live chunks."""
