@@ -41,6 +41,7 @@ from assistant.evaluation import DEFAULT_EVAL_DIR, Passage, tydi_mixed, xquad_cr
 from benchmarks.common import percentiles
 from benchmarks.served import ChromaServer, SanadServer, get, post
 from index.chunking import chunk_text
+from index.documents import read_document
 from index.language import sentence_spans
 
 TOKEN = "scale-benchmark"
@@ -125,22 +126,28 @@ def index_update(server: SanadServer) -> dict[str, Any]:
 def add_fresh(
     server: SanadServer, folder: Path, docs: Iterator[tuple[str, str]], count: int
 ) -> dict[str, Any]:
-    """Ingest `count` new documents through the server; time until a search finds them all."""
+    """Ingest `count` new documents through the server; time until a search finds each one.
+
+    Each probe is a search restricted to the new document (its id is the hash of its text),
+    with its first words as the question: found means it is in the server's index.
+    """
     folder.mkdir(parents=True)
     probes = {}
     for _ in range(count):
         name, text = next(docs)
-        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
-        probes[f"{folder.name}/{name}.txt"] = " ".join(text.split()[:30])
+        path = folder / f"{name}.txt"
+        path.write_text(text, encoding="utf-8")
+        doc_id = read_document(path, folder, 2**30).doc_id
+        probes[doc_id] = " ".join(text.split()[:30])
     t0 = time.perf_counter()
     post(f"{server.url}/api/ingest", {"paths": [str(folder)]}, TOKEN, timeout=3600)
     ingested = time.perf_counter() - t0
     missing = set(probes)
     while missing and time.perf_counter() - t0 < 60:
-        for source in sorted(missing):
-            hits = post(f"{server.url}/api/search", {"question": probes[source], "k": 20}, TOKEN)
-            if source in {hit["source"] for hit in hits["passages"]}:
-                missing.discard(source)
+        for doc_id in sorted(missing):
+            body = {"question": probes[doc_id], "doc_ids": [doc_id]}
+            if post(f"{server.url}/api/search", body, TOKEN)["passages"]:
+                missing.discard(doc_id)
     return {
         "articles": count,
         "ingest_request_s": ingested,
