@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from assistant.api import create_api
 from assistant.engine import Engine
+from index.chunking import token_count
 from index.language import ngram_identifier
 from ui.app import build_ui
 
@@ -48,8 +49,10 @@ def create_app(engine: Engine) -> FastAPI:
 
 
 def warm_up(engine: Engine) -> None:
-    """Load the models and the lexical index now, so the first question is fast."""
+    """Load the models and the derived index now, so the first question and ingest are fast."""
     ngram_identifier()
+    token_count(WARM_UP_QUESTION)  # the chunker's tokenizer
+    engine.embedder.embed_passages([WARM_UP_QUESTION])  # the ingestion path's compiled model
     engine.embedder.embed_queries([WARM_UP_QUESTION])
     engine.retriever.search(WARM_UP_QUESTION, 1)
 
