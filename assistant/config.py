@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     collection: str = "sanad"
     chroma_url: str = ""
     embed_model: str = "builtin"
-    embed_batch_size: int = Field(32, ge=1)
+    embed_batch_size: int = Field(16, ge=1)
     embed_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     embed_runtime: Literal["auto", "torch", "openvino"] = "auto"
     ingest_batch_chunks: int = Field(1024, ge=1)

@@ -94,7 +94,11 @@ class Embedder:
             # a question must not wait for an ingestion batch (measured: 10 s behind one).
             self._openvino = {
                 serving: openvino_encoder.OpenVinoEncoder(
-                    ir, self._model.tokenizer, self._model.max_seq_length, self.dtype
+                    ir,
+                    self._model.tokenizer,
+                    self._model.max_seq_length,
+                    self.dtype,
+                    throughput=not serving,
                 )
                 for serving in (True, False)
             }
