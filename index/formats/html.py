@@ -1,0 +1,50 @@
+"""Web pages: the article's main text and metadata, through trafilatura (dates by htmldate)."""
+
+from __future__ import annotations
+
+import re
+
+import trafilatura
+
+from index.formats.base import Extracted, SkipFile
+
+_TITLE_CHARS = 200
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _clean(value: str | None, limit: int = _TITLE_CHARS) -> str | None:
+    """One line of metadata, whitespace collapsed, or None when empty."""
+    text = " ".join((value or "").split())[:limit].rstrip()
+    return text or None
+
+
+def extract_html(markup: str, url: str | None = None) -> Extracted:
+    """The main text of a page (no navigation, share bars or comments) with its metadata.
+
+    Paragraphs come out one per line. The date is what the page states (meta tags, JSON-LD,
+    the URL, a dateline), never the time of reading; None when the page states none.
+    """
+    found = trafilatura.bare_extraction(
+        markup,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        # htmldate's fallback guesses from any date on the page; only stated dates count
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    lines = (" ".join(line.split()) for line in (found.text or "").splitlines()) if found else ()
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        raise SkipFile("no main text found on the page")
+    date = found.date if found.date and _ISO_DATE.match(found.date) else None
+    return Extracted(
+        text=text,
+        title=_clean(found.title) or "",
+        author=_clean(found.author),
+        site=_clean(found.sitename),
+        url=found.url or url,
+        published=date,
+    )
