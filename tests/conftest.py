@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from assistant.config import Settings
 from assistant.engine import Engine
+from benchmarks.pdf_pages import CHROMIUM
 from index.embedding import Embedder, resolve_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,3 +61,23 @@ def corpus(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(SEEDS, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """Debian's chromium, installed with apt when missing (the test skips if that fails)."""
+    if not CHROMIUM.exists():
+        try:
+            subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
+            subprocess.run(
+                ["apt-get", "install", "-y", "chromium"],
+                check=True,
+                capture_output=True,
+                timeout=900,
+                env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            pytest.skip(f"chromium is missing and `apt-get install chromium` failed: {exc}")
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is missing after apt-get install")
+    return CHROMIUM

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import trafilatura
@@ -9,7 +10,10 @@ import trafilatura
 from index.formats.base import Extracted, SkipFile
 
 _TITLE_CHARS = 200
+# trafilatura logs an ERROR for every page it cannot parse; the caller reports the skip itself
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DOCUMENT = re.compile(r"<(?:html|body)\b", re.IGNORECASE)
 
 
 def _clean(value: str | None, limit: int = _TITLE_CHARS) -> str | None:
@@ -18,12 +22,23 @@ def _clean(value: str | None, limit: int = _TITLE_CHARS) -> str | None:
     return text or None
 
 
-def extract_html(markup: str, url: str | None = None) -> Extracted:
+def _as_document(markup: str | bytes) -> str | bytes:
+    """A fragment (feed content, a bare <p>) wrapped in a body: trafilatura parses only pages."""
+    head = markup[:65536]
+    if _DOCUMENT.search(head if isinstance(head, str) else head.decode("latin-1")):
+        return markup
+    if isinstance(markup, str):
+        return f"<html><body>{markup}</body></html>"
+    return b"<html><body>" + markup + b"</body></html>"
+
+
+def extract_html(markup: str | bytes, url: str | None = None) -> Extracted:
     """The main text of a page (no navigation, share bars or comments) with its metadata.
 
     Paragraphs come out one per line. The date is what the page states (meta tags, JSON-LD,
     the URL, a dateline), never the time of reading; None when the page states none.
     """
+    markup = _as_document(markup)
     found = trafilatura.bare_extraction(
         markup,
         url=url,

@@ -1,0 +1,193 @@
+"""PDF files: the text of every page in reading order, with the title, author and date it states.
+
+pypdf opens the file (encryption, metadata); pdfplumber gives each character with its position.
+Right-to-left scripts are drawn in visual order, so each line is put back in logical order
+(index.formats.bidi) and Arabic presentation forms are folded to plain letters (NFKC).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import pdfplumber
+from pdfplumber.utils import cluster_objects
+from pypdf import PasswordType, PdfReader
+from pypdf.errors import PdfReadError
+
+from index.formats.base import Extracted, SkipFile
+from index.formats.bidi import direction, visual_to_logical
+
+# both log a warning for every damaged object they recover from; the caller reports skips
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
+_TITLE_CHARS = 200
+_LINE_TOLERANCE = 3.0  # points between the tops of characters on one line
+_WORD_GAP = 0.2  # a gap wider than this many font sizes separates two words
+_PRESENTATION_FORMS = re.compile("[\ufb00-\ufdff\ufe70-\ufefe]")
+_FILE_NAME = re.compile(
+    r"\.(pdf|docx?|odt|rtf|txt|html?|indd|qxd|pptx?|xlsx?)$"  # report.docx, page.html
+    r"|^([a-z]:)?[\\/]|\\",  # /tmp/x, C:\Users\x
+    re.I,
+)
+_GENERIC_TITLES = {"untitled", "untitled document", "document", "title", "no title", "none", "pdf"}
+_NO_TEXT = "no text layer: scanned or image-only PDF"
+
+
+class _Unit(NamedTuple):
+    """A character with its combining marks, where the page draws it."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    size: float
+
+
+def _is_mark(text: str) -> bool:
+    """Whether a character is a combining mark (Arabic harakat, shadda, accents)."""
+    return bool(text) and unicodedata.category(text[0]).startswith("M")
+
+
+def _is_rtl(text: str) -> bool:
+    """Whether a character is a right-to-left letter."""
+    return bool(text) and unicodedata.bidirectional(text[0]) in ("R", "AL")
+
+
+def _units(chars: list[dict[str, Any]]) -> list[_Unit]:
+    """Characters in drawing order, each combining mark joined to its base character.
+
+    A right-to-left cluster is drawn reversed, mark before base; a left-to-right one base first.
+    """
+    units: list[_Unit] = []
+    marks = ""
+    for char in chars:
+        text = char["text"]
+        if _is_mark(text):
+            marks += text
+            continue
+        if marks and _is_rtl(text):
+            text, marks = text + marks, ""
+        elif marks and units:
+            units[-1] = units[-1]._replace(text=units[-1].text + marks)
+            marks = ""
+        units.append(_Unit(text, char["x0"], char["x1"], char["top"], char["size"]))
+    if marks and units:
+        units[-1] = units[-1]._replace(text=units[-1].text + marks)
+    return units
+
+
+def _line_text(units: list[_Unit], rtl_page: bool) -> str:
+    """One line's units, left to right, as logical text with words spaced and forms folded."""
+    spaced: list[str] = []
+    previous: _Unit | None = None
+    for unit in sorted(units, key=lambda u: u.x0):
+        if previous and unit.x0 - previous.x1 > _WORD_GAP * max(unit.size, previous.size):
+            spaced.append(" ")
+        spaced.append(unit.text)
+        previous = unit
+    text = visual_to_logical(spaced, rtl_page)
+    text = _PRESENTATION_FORMS.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    return " ".join(text.split())
+
+
+def _page_text(chars: list[dict[str, Any]]) -> str:
+    """A page's lines top to bottom, blank lines dropped."""
+    units = _units(chars)
+    rtl_page = direction([unit.text for unit in units]) == "R"
+    lines = cluster_objects(units, lambda u: u.top, _LINE_TOLERANCE)
+    return "\n".join(text for text in (_line_text(line, rtl_page) for line in lines) if text)
+
+
+def _open(data: bytes) -> PdfReader:
+    """The parsed file, decrypted when its user password is empty."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            raise SkipFile("encrypted PDF: needs a password")
+        len(reader.pages)  # reads the page tree, where damage shows
+    except SkipFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise SkipFile(f"corrupt PDF ({_short(exc)})") from exc
+    except NotImplementedError as exc:
+        raise SkipFile(f"encrypted PDF: unsupported encryption ({_short(exc)})") from exc
+    return reader
+
+
+def _short(exc: Exception) -> str:
+    """An exception's message on one line, at most 100 characters."""
+    return " ".join(str(exc).split())[:100] or type(exc).__name__
+
+
+def _page_chars(data: bytes) -> Iterator[list[dict[str, Any]]]:
+    """Each page's characters in drawing order, one page in memory at a time."""
+    try:
+        with pdfplumber.open(io.BytesIO(data), password="") as pdf:
+            for page in pdf.pages:
+                chars = page.chars
+                page.close()
+                yield chars
+    except Exception as exc:  # pdfminer raises many types on damaged files
+        raise SkipFile(f"corrupt PDF ({_short(exc)})") from exc
+
+
+def _clean(value: str | None) -> str | None:
+    """One line of metadata, whitespace collapsed, or None when empty."""
+    text = " ".join((value or "").split())[:_TITLE_CHARS].rstrip()
+    return text or None
+
+
+def _title(value: str | None) -> str:
+    """The stated title, or "" when it is a file name or a placeholder."""
+    title = _clean(value) or ""
+    if _FILE_NAME.search(title) or title.lower().strip(" .-_0123456789") in _GENERIC_TITLES:
+        return ""
+    return title
+
+
+def _published(reader: PdfReader) -> str | None:
+    """The creation date as YYYY-MM-DD, or None when absent or unreadable."""
+    try:
+        created = reader.metadata.creation_date if reader.metadata else None
+    except (ValueError, TypeError, PdfReadError):
+        return None
+    return created.date().isoformat() if created else None
+
+
+def _join_pages(pages: Iterable[str]) -> tuple[str, tuple[int, ...]]:
+    """Page texts joined by newlines, and the offset where each page begins."""
+    parts: list[str] = []
+    starts: list[int] = []
+    length = 0
+    for page in pages:
+        if page and length:
+            parts.append("\n")
+            length += 1
+        starts.append(length)
+        parts.append(page)
+        length += len(page)
+    return "".join(parts), tuple(starts)
+
+
+def read_pdf(data: bytes) -> Extracted:
+    """The text of every page of a PDF with its page offsets, title, author and date.
+
+    Raises SkipFile for an encrypted (password needed), corrupt or image-only PDF.
+    """
+    reader = _open(data)
+    text, starts = _join_pages(_page_text(chars) for chars in _page_chars(data))
+    if not text:
+        raise SkipFile(_NO_TEXT)
+    meta = reader.metadata
+    return Extracted(
+        text=text,
+        title=_title(meta.title if meta else None),
+        author=_clean(meta.author if meta else None),
+        published=_published(reader),
+        page_starts=starts,
+    )
