@@ -47,6 +47,10 @@ def make_citation(n: int, chunk: ChunkRecord, start: int, end: int) -> Citation:
         lang=chunk.lang,
         start=chunk.start + start,
         end=chunk.start + end,
+        site=chunk.site,
+        published=chunk.published,
+        url=chunk.url,
+        page=chunk.page_at(chunk.start + start),
         quote=chunk.text[start:end],
     )
 

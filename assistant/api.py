@@ -10,6 +10,7 @@ collections), so the app recovers by itself once Chroma is back.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hmac
 import json
 import logging
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -30,7 +31,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
 from assistant.engine import Engine, validate_question
-from index.store import StoreError
+from assistant.library import DocumentNotFound
+from index.filters import Filters
+from index.formats.base import SkipFile
+from index.store import DocRecord, StoreError
 
 log = logging.getLogger("sanad.api")
 T = TypeVar("T")
@@ -65,31 +69,56 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-class AskRequest(BaseModel):
-    """A question, optionally within a conversation and restricted to languages/documents."""
+class FilterFields(BaseModel):
+    """Which passages may be used: languages, documents, sources and a publication-date range."""
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
-    conversation_id: str | None = Field(None, description="Continue this conversation.")
-    languages: list[Literal["ar", "en", "id"]] | None = Field(
-        None, description="Only cite passages in these languages."
-    )
-    doc_ids: list[str] | None = Field(None, description="Only cite these documents.")
-    stream: bool = Field(False, description="Answer as server-sent events (delta, answer).")
-
-
-class SearchRequest(BaseModel):
-    """A question whose best passages are wanted, without an answer."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
-    k: int = Field(5, ge=1, le=100, description="How many passages.")
     languages: list[Literal["ar", "en", "id"]] | None = Field(
         None, description="Only passages in these languages."
     )
     doc_ids: list[str] | None = Field(None, description="Only passages of these documents.")
+    sources: list[str] | None = Field(
+        None,
+        description='Only documents from these sources: a site name ("Reuters"), a host '
+        '("reuters.com"), a file or folder as ingested ("seeds"), or a URL.',
+    )
+    published_after: dt.date | None = Field(
+        None, description="Only documents published on or after this date (YYYY-MM-DD)."
+    )
+    published_before: dt.date | None = Field(
+        None,
+        description="Only documents published on or before this date (YYYY-MM-DD). With "
+        "either date set, documents that state no date are left out.",
+    )
+
+    def filters(self) -> Filters:
+        """The retrieval filters; ApiError(422) for an empty date range."""
+        try:
+            return Filters.of(
+                self.languages,
+                self.doc_ids,
+                self.sources,
+                self.published_after,
+                self.published_before,
+            )
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+
+
+class AskRequest(FilterFields):
+    """A question, optionally within a conversation and restricted by filters."""
+
+    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
+    conversation_id: str | None = Field(None, description="Continue this conversation.")
+    stream: bool = Field(False, description="Answer as server-sent events (delta, answer).")
+
+
+class SearchRequest(FilterFields):
+    """A question whose best passages are wanted, without an answer."""
+
+    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
+    k: int = Field(5, ge=1, le=100, description="How many passages.")
 
 
 class Passage(SourceSpan):
@@ -113,8 +142,28 @@ class DocumentSummary(BaseModel):
     title: str
     lang: str
     source: str
+    site: str | None
+    url: str | None
+    author: str | None
     published: str | None
+    pages: int | None = Field(description="Page count (PDF), else null.")
     n_chunks: int
+
+    @classmethod
+    def of(cls, doc: DocRecord) -> DocumentSummary:
+        """From the stored record."""
+        return cls(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            lang=doc.lang,
+            source=doc.source,
+            site=doc.site,
+            url=doc.url,
+            author=doc.author,
+            published=doc.published,
+            pages=len(doc.page_starts) or None,
+            n_chunks=doc.n_chunks,
+        )
 
 
 class DocumentPage(BaseModel):
@@ -126,15 +175,27 @@ class DocumentPage(BaseModel):
     documents: list[DocumentSummary]
 
 
-class DocumentText(BaseModel):
+class DocumentText(DocumentSummary):
     """A document with its full original text (citation offsets index into `text`)."""
 
-    doc_id: str
-    title: str
-    lang: str
-    source: str
-    published: str | None
     text: str
+    page_starts: list[int] = Field(description="Offset in `text` where each page begins.")
+
+
+class UploadedFile(BaseModel):
+    """What happened to one uploaded file."""
+
+    name: str
+    status: Literal["added", "updated", "unchanged", "skipped"]
+    reason: str | None = Field(None, description="Why a skipped file was not ingested.")
+    doc_id: str | None = None
+
+
+class UploadResult(BaseModel):
+    """One result per uploaded file, in upload order, and the ingestion summary."""
+
+    files: list[UploadedFile]
+    summary: str
 
 
 class IngestRequest(BaseModel):
@@ -154,6 +215,7 @@ class IngestResult(BaseModel):
     unchanged: list[str]
     removed: list[str]
     skipped: list[tuple[str, str]]
+    doc_ids: dict[str, str] = Field(description="Each source read, with its document id.")
     repaired: int
     chunks_embedded: int
     tokens_embedded: int
@@ -333,7 +395,6 @@ def create_api(engine: Engine) -> FastAPI:
     """The FastAPI app: JSON API under /api, /healthz, OpenAPI at /api/openapi.json."""
     settings = engine.settings
     guard = StoreGuard(engine)
-    ingest_lock = threading.Lock()
 
     app = FastAPI(
         title="Sanad",
@@ -418,7 +479,7 @@ def create_api(engine: Engine) -> FastAPI:
             known = await run_in_threadpool(engine.conversations.exists, body.conversation_id)
             if not known:
                 raise ApiError(404, "not_found", f"unknown conversation {body.conversation_id}")
-        args = (question, body.conversation_id, body.languages or None, body.doc_ids or None)
+        args = (question, body.conversation_id, body.filters())
         if not body.stream:
             answer = await guard.call(lambda: engine.ask(*args))
             return JSONResponse(answer.model_dump(mode="json"))
@@ -463,11 +524,8 @@ def create_api(engine: Engine) -> FastAPI:
             question = validate_question(body.question, settings.max_question_chars)
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
-        hits = await guard.call(
-            lambda: engine.retriever.search(
-                question, body.k, body.languages or None, body.doc_ids or None
-            )
-        )
+        filters = body.filters()
+        hits = await guard.call(lambda: engine.retriever.search(question, body.k, filters))
         return SearchResult(
             passages=[
                 Passage(
@@ -478,6 +536,10 @@ def create_api(engine: Engine) -> FastAPI:
                     lang=h.chunk.lang,
                     start=h.chunk.start,
                     end=h.chunk.end,
+                    site=h.chunk.site,
+                    published=h.chunk.published,
+                    url=h.chunk.url,
+                    page=h.chunk.page,
                     text=h.chunk.text,
                     score=h.score,
                 )
@@ -507,17 +569,7 @@ def create_api(engine: Engine) -> FastAPI:
         """The ingested documents, ordered by source, one page at a time."""
         docs = await guard.call(lambda: engine.store.documents())
         docs.sort(key=lambda d: (d.source, d.doc_id))
-        page = [
-            DocumentSummary(
-                doc_id=d.doc_id,
-                title=d.title,
-                lang=d.lang,
-                source=d.source,
-                published=d.published,
-                n_chunks=d.n_chunks,
-            )
-            for d in docs[offset : offset + limit]
-        ]
+        page = [DocumentSummary.of(d) for d in docs[offset : offset + limit]]
         return DocumentPage(total=len(docs), offset=offset, limit=limit, documents=page)
 
     @api.get("/documents/{doc_id}", response_model=DocumentText, responses=NOT_FOUND)
@@ -528,13 +580,49 @@ def create_api(engine: Engine) -> FastAPI:
             raise ApiError(404, "not_found", f"no document {doc_id} in the index")
         doc, text = found
         return DocumentText(
-            doc_id=doc.doc_id,
-            title=doc.title,
-            lang=doc.lang,
-            source=doc.source,
-            published=doc.published,
-            text=text,
+            **DocumentSummary.of(doc).model_dump(), text=text, page_starts=list(doc.page_starts)
         )
+
+    @api.post("/documents", response_model=UploadResult)
+    async def upload(
+        files: Annotated[
+            list[UploadFile], File(description="Files to ingest (.txt .md .html .pdf .docx).")
+        ],
+    ) -> UploadResult:
+        """Upload and ingest files; each gets a result (skipped ones with the reason)."""
+        streams = [(f.filename or "", f.file) for f in files]
+        results, report = await guard.call(lambda: engine.library.upload(streams))
+        return UploadResult(
+            files=[UploadedFile(**dataclasses.asdict(r)) for r in results],
+            summary=report.summary(),
+        )
+
+    @api.delete("/documents/{doc_id}", response_model=DocumentSummary, responses=NOT_FOUND)
+    async def delete_document(doc_id: str) -> DocumentSummary:
+        """Delete a document: gone from Chroma and from every process's search at once."""
+        try:
+            record = await guard.call(lambda: engine.library.delete(doc_id))
+        except DocumentNotFound as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        return DocumentSummary.of(record)
+
+    @api.post(
+        "/documents/{doc_id}/reindex",
+        response_model=IngestResult,
+        responses={
+            **NOT_FOUND,
+            409: {"model": ErrorResponse, "description": "Its file or page cannot be read"},
+        },
+    )
+    async def reindex_document(doc_id: str) -> IngestResult:
+        """Read a document's file or page again and embed it anew."""
+        try:
+            report = await guard.call(lambda: engine.library.reindex(doc_id))
+        except DocumentNotFound as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        except SkipFile as exc:
+            raise ApiError(409, "conflict", f"cannot re-index {doc_id}: {exc.reason}") from exc
+        return IngestResult(**dataclasses.asdict(report), summary=report.summary())
 
     @api.get("/conversations/{conversation_id}", responses=NOT_FOUND)
     async def conversation(conversation_id: str) -> dict[str, Any]:
@@ -564,12 +652,8 @@ def create_api(engine: Engine) -> FastAPI:
             if not path.exists():
                 raise ApiError(422, "invalid_request", f"no such file or directory: {path}")
 
-        def run() -> Any:
-            with ingest_lock:  # one ingestion at a time per process
-                return engine.ingest(paths, sync=body.sync, progress=False)
-
         try:
-            report = await guard.call(run)
+            report = await guard.call(lambda: engine.ingest(paths, body.sync, progress=False))
         except FileNotFoundError as exc:  # removed between the check and the run
             raise ApiError(422, "invalid_request", str(exc)) from exc
         return IngestResult(**dataclasses.asdict(report), summary=report.summary())

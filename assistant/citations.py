@@ -19,7 +19,8 @@ class CitationNotFound(LookupError):
 
 
 class SourceSpan(BaseModel):
-    """Where a span of text comes from: its document and character offsets in it."""
+    """Where a span of text comes from: its document, character offsets in it, and what a
+    reader checks it against (publisher, date, URL, PDF page)."""
 
     doc_id: str
     source: str
@@ -27,6 +28,10 @@ class SourceSpan(BaseModel):
     lang: str
     start: int
     end: int
+    site: str | None = Field(None, description="The publisher (site or feed name), if known.")
+    published: str | None = Field(None, description="Publication date (YYYY-MM-DD) if stated.")
+    url: str | None = None
+    page: int | None = Field(None, description="The page the span starts on (PDF sources).")
 
 
 class Citation(SourceSpan):
@@ -107,6 +112,10 @@ def lookup(store: Store, cid: str, context_chars: int = CONTEXT_CHARS) -> Citati
             lang=doc.lang,
             start=start,
             end=end,
+            site=doc.site,
+            published=doc.published,
+            url=doc.url,
+            page=doc.page_at(start),
             quote=text[start:end],
         ),
         published=doc.published,

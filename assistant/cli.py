@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.citations import Answer, CitationNotFound, lookup
+from assistant.citations import Answer, CitationNotFound, SourceSpan, lookup
 from assistant.config import get_settings
 from assistant.engine import Engine
 from assistant.retrieval import ScoredChunk
-from index.store import StoreError
+from index.filters import Filters
+from index.store import ChunkRecord, StoreError
 
 
 def _langs(value: str) -> list[str]:
@@ -22,6 +24,32 @@ def _langs(value: str) -> list[str]:
     if bad:
         raise argparse.ArgumentTypeError(f"unknown language(s) {bad}; use ar, en, id")
     return langs
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    """The retrieval filters every question command accepts."""
+    p.add_argument("--lang", type=_langs, default=None, help="only these languages, e.g. ar,en")
+    p.add_argument("--doc", action="append", default=None, help="only this document id")
+    p.add_argument(
+        "--source",
+        action="append",
+        default=None,
+        help="only this source: a site name, a host, or a file/folder as ingested (repeatable)",
+    )
+    p.add_argument("--since", type=_date, default=None, help="published on or after YYYY-MM-DD")
+    p.add_argument("--until", type=_date, default=None, help="published on or before YYYY-MM-DD")
+
+
+def filters_of(args: argparse.Namespace) -> Filters:
+    """The retrieval filters named on the command line."""
+    return Filters.of(args.lang, args.doc, args.source, args.since, args.until)
 
 
 def result_json(hit: ScoredChunk) -> dict[str, Any]:
@@ -33,6 +61,10 @@ def result_json(hit: ScoredChunk) -> dict[str, Any]:
         "source": c.source,
         "title": c.title,
         "lang": c.lang,
+        "site": c.site,
+        "published": c.published,
+        "url": c.url,
+        "page": c.page,
         "score": round(hit.score, 6),
         "start": c.start,
         "end": c.end,
@@ -55,27 +87,39 @@ def _read_batch(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def cmd_ingest(engine: Engine, args: argparse.Namespace) -> int:
-    """Ingest the given paths (default: the corpus folder)."""
-    paths = [Path(p) for p in args.paths] or [engine.settings.corpus_dir]
-    report = engine.ingest(paths, sync=args.sync, progress=not args.quiet)
-    for path, reason in report.skipped:
-        print(f"skipped: {path}: {reason}", file=sys.stderr)
-    print(report.summary())
+    """Ingest files, folders, web pages (URLs) and feeds (default: the corpus folder)."""
+    urls = [p for p in args.paths if "://" in p]
+    paths = [Path(p) for p in args.paths if "://" not in p]
+    if not (paths or urls or args.feed):
+        paths = [engine.settings.corpus_dir]
+    library, progress = engine.library, not args.quiet
+    reports = []
+    if paths:
+        reports.append(library.ingest_paths(paths, sync=args.sync, progress=progress))
+    if urls:
+        reports.append(library.ingest_urls(urls, progress=progress))
+    if args.feed:
+        reports.append(library.ingest_feeds(args.feed, progress=progress))
+    for report in reports:
+        for path, reason in report.skipped:
+            print(f"skipped: {path}: {reason}", file=sys.stderr)
+        print(report.summary())
     return 0
 
 
 def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
     """Search one question, or a JSONL batch, and print the passages."""
     retriever = engine.retriever
+    filters = filters_of(args)
     if args.batch:
         for _, item in _read_batch(Path(args.batch)):
-            hits = retriever.search(str(item["question"]), args.k, args.lang, args.doc)
+            hits = retriever.search(str(item["question"]), args.k, filters)
             out = {"id": item.get("id"), "results": [result_json(h) for h in hits]}
             print(json.dumps(out, ensure_ascii=False), flush=True)
         return 0
     question = " ".join(args.question).strip()
     if question:
-        _print_hits(retriever.search(question, args.k, args.lang, args.doc), args.json)
+        _print_hits(retriever.search(question, args.k, filters), args.json)
         return 0
     print("Sanad search: type a question in Arabic, English or Indonesian (empty line quits).")
     while True:
@@ -85,7 +129,19 @@ def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        _print_hits(retriever.search(question, args.k, args.lang, args.doc), args.json)
+        _print_hits(retriever.search(question, args.k, filters), args.json)
+
+
+def describe_origin(span: ChunkRecord | SourceSpan) -> str:
+    """Where a passage comes from, as a reader checks it: source, site, date, page."""
+    parts = [span.source]
+    if span.site and span.site not in span.source:
+        parts.append(span.site)
+    if span.published:
+        parts.append(span.published)
+    if span.page is not None:
+        parts.append(f"p. {span.page}")
+    return ", ".join(parts)
 
 
 def _print_hits(hits: list[ScoredChunk], as_json: bool) -> None:
@@ -96,7 +152,7 @@ def _print_hits(hits: list[ScoredChunk], as_json: bool) -> None:
         print("no passages (is the index empty? run `sanad ingest`)")
     for rank, hit in enumerate(hits, 1):
         c = hit.chunk
-        where = f"{c.source} [{c.start}:{c.end}]"
+        where = f"{describe_origin(c)} [{c.start}:{c.end}]"
         print(f"{rank}. [{c.lang}] {c.title} — {where} score {hit.score:.3f}")
         print(f"   {c.text}\n")
 
@@ -111,7 +167,7 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
-        print(f"[{c.n}] ({c.lang}) {c.title} — {c.source} [{c.start}:{c.end}] id {c.id}")
+        print(f"[{c.n}] ({c.lang}) {c.title} — {describe_origin(c)} [{c.start}:{c.end}] id {c.id}")
         print(f"    “{c.quote}”")
     timings = ", ".join(f"{k} {v:.0f}" for k, v in answer.timings_ms.items())
     print(f"\n({answer.mode}; ms: {timings})", file=sys.stderr)
@@ -119,10 +175,11 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
 
 def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     """Answer one question, or a JSONL batch, with citations."""
+    filters = filters_of(args)
     if args.batch:
         for _, item in _read_batch(Path(args.batch)):
             try:
-                answer = engine.ask(str(item["question"]), langs=args.lang, doc_ids=args.doc)
+                answer = engine.ask(str(item["question"]), filters=filters)
                 out = {"id": item.get("id"), **answer.model_dump()}
             except ValueError as exc:
                 out = {"id": item.get("id"), "error": str(exc)}
@@ -132,7 +189,7 @@ def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     if not question:
         print("error: give a question (or --batch FILE.jsonl)", file=sys.stderr)
         return 2
-    _print_answer(engine.ask(question, langs=args.lang, doc_ids=args.doc), args.json)
+    _print_answer(engine.ask(question, filters=filters), args.json)
     return 0
 
 
@@ -147,7 +204,7 @@ def cmd_cite(engine: Engine, args: argparse.Namespace) -> int:
         print(found.model_dump_json(indent=2))
         return 0
     c = found.citation
-    print(f"({c.lang}) {c.title} — {c.source} [{c.start}:{c.end}]")
+    print(f"({c.lang}) {c.title} — {describe_origin(c)} [{c.start}:{c.end}]")
     before = found.context[: c.start - found.context_start]
     after = found.context[c.end - found.context_start :]
     print(f"…{before}>>>{c.quote}<<<{after}…")
@@ -167,7 +224,7 @@ def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
         if not question:
             return 0
         try:
-            _print_answer(engine.ask(question, conversation, args.lang, args.doc), False)
+            _print_answer(engine.ask(question, conversation, filters_of(args)), False)
         except ValueError as exc:
             print(f"error: {exc}")
 
@@ -199,22 +256,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sanad", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", help="add files or folders to the index")
-    p.add_argument("paths", nargs="*", help="files or folders (default: SANAD_CORPUS_DIR)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        help="files, folders or web page URLs (default: SANAD_CORPUS_DIR)",
+    )
+    p.add_argument(
+        "--feed",
+        action="append",
+        default=None,
+        help="an RSS/Atom feed (URL or file) whose new items to ingest (repeatable)",
+    )
     p.add_argument("--sync", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
     p = sub.add_parser("search", help="find passages for a question")
     p.add_argument("question", nargs="*", help="the question (none: interactive prompt)")
     p.add_argument("--k", type=int, default=None, help="how many passages (default SANAD_TOP_K)")
-    p.add_argument("--lang", type=_langs, default=None, help="only these languages, e.g. ar,en")
-    p.add_argument("--doc", action="append", default=None, help="only this document id")
+    add_filter_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--batch", help="JSONL file of {id, question}; JSONL results on stdout")
     p.set_defaults(func=cmd_search)
     p = sub.add_parser("ask", help="answer a question with cited passages")
     p.add_argument("question", nargs="*")
-    p.add_argument("--lang", type=_langs, default=None, help="only these languages, e.g. ar,en")
-    p.add_argument("--doc", action="append", default=None, help="only this document id")
+    add_filter_arguments(p)
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
     p.add_argument("--batch", help="JSONL file of {id, question}; JSONL answers on stdout")
     p.set_defaults(func=cmd_ask)
@@ -223,8 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_cite)
     p = sub.add_parser("chat", help="interactive conversation in the terminal")
-    p.add_argument("--lang", type=_langs, default=None)
-    p.add_argument("--doc", action="append", default=None)
+    add_filter_arguments(p)
     p.set_defaults(func=cmd_chat)
     p = sub.add_parser("serve", help="serve the browser chat and the HTTP API")
     p.add_argument("--host", default=None, help="default SANAD_HOST")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -11,12 +11,14 @@ from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.citations import Answer
 from assistant.config import Settings
 from assistant.conversation import ConversationStore, standalone_question
+from assistant.library import IngestOptions, Library
 from assistant.retrieval import Retriever
 from index.derived import load_language_prior
 from index.embedding import BUILTIN, Embedder, resolve_model
+from index.filters import Filters
 from index.language import detect_language
 from index.models import DEFAULT_MODEL_NAME
-from index.pipeline import IngestReport, ingest
+from index.pipeline import IngestReport
 from index.store import Store, open_client
 
 
@@ -71,22 +73,22 @@ class Engine:
             doc_blend=self.settings.doc_blend,
         )
 
+    @cached_property
+    def library(self) -> Library:
+        """The write side: ingest, upload, delete and re-index, one write at a time."""
+        settings = self.settings
+        options = IngestOptions(
+            chunk_tokens=settings.chunk_tokens,
+            chunker=settings.chunker,
+            max_bytes=int(settings.max_file_mb * 1024 * 1024),
+            batch_chunks=settings.ingest_batch_chunks,
+            fetch_timeout_s=settings.fetch_timeout_s,
+        )
+        return Library(self.store, self.embedder, settings.data_dir, options)
+
     def ingest(self, paths: list[Path], sync: bool = False, progress: bool = True) -> IngestReport:
         """Ingest files or folders with the configured chunk size and size limit."""
-        for path in paths:
-            if not Path(path).exists():
-                raise FileNotFoundError(f"no such file or directory: {path}")
-        return ingest(
-            paths,
-            self.store,
-            self.embedder,
-            chunk_tokens=self.settings.chunk_tokens,
-            max_bytes=int(self.settings.max_file_mb * 1024 * 1024),
-            sync=sync,
-            progress=progress,
-            batch_chunks=self.settings.ingest_batch_chunks,
-            chunker=self.settings.chunker,
-        )
+        return self.library.ingest_paths(paths, sync=sync, progress=progress)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
@@ -111,8 +113,7 @@ class Engine:
         self,
         question: str,
         conversation_id: str | None = None,
-        langs: Sequence[str] | None = None,
-        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> Iterator[str | Answer]:
         """Answer a question in its conversation: text deltas, then the stored Answer."""
         question = validate_question(question, self.settings.max_question_chars)
@@ -124,7 +125,7 @@ class Engine:
         history = conversations.turns(conversation_id)
         standalone = standalone_question(question, history)
         timings: dict[str, float] = {}
-        passages = self.retriever.search(standalone, self.settings.top_k, langs, doc_ids, timings)
+        passages = self.retriever.search(standalone, self.settings.top_k, filters, timings)
         language = detect_language(question)
         started = time.perf_counter()
         for item in self.answerer.stream(question, language, passages):
@@ -142,12 +143,11 @@ class Engine:
         self,
         question: str,
         conversation_id: str | None = None,
-        langs: Sequence[str] | None = None,
-        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> Answer:
         """Answer a question (see ask_stream) and return only the final Answer."""
         final = None
-        for item in self.ask_stream(question, conversation_id, langs, doc_ids):
+        for item in self.ask_stream(question, conversation_id, filters):
             if isinstance(item, Answer):
                 final = item
         assert final is not None

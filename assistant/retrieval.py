@@ -26,6 +26,7 @@ from threadpoolctl import ThreadpoolController
 
 from index.derived import IndexView
 from index.embedding import Embedder
+from index.filters import Filters
 from index.live import LiveIndex
 from index.store import ChunkRecord, Store
 
@@ -85,12 +86,11 @@ class Retriever:
         self,
         question: str,
         k: int = 5,
-        langs: Sequence[str] | None = None,
-        doc_ids: Sequence[str] | None = None,
+        filters: Filters | None = None,
         timings: dict[str, float] | None = None,
         exclude_doc_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """The k best chunks for the question, optionally restricted to languages/documents.
+        """The k best chunks for the question, optionally restricted by `filters`.
 
         Dense candidates are exact cosine top-N over the derived copy of Chroma's vectors:
         Chroma's own query with a `lang` filter scans the whole collection (21 ms at 8k
@@ -99,14 +99,15 @@ class Retriever:
         t0 = time.perf_counter()
         query = self.embedder.embed_queries([question])[0]
         t1 = time.perf_counter()
+        filters = filters or Filters()
         derived = self.derived()
-        allowed = derived.allowed_rows(doc_ids, exclude_doc_ids)
+        allowed = derived.allowed_rows(filters, exclude_doc_ids)
         with _BLAS.limit(limits=1, user_api="blas"):
             cosine = derived.cosine(query)
         bm25 = derived.bm25_scores(question) if self.use_bm25 else None
         ranked: list[_Candidate] = []
         for lang, rows in derived.rows_by_lang.items():
-            if langs and lang not in langs:
+            if filters.langs and lang not in filters.langs:
                 continue
             if allowed is not None:
                 rows = rows[allowed[rows]]

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from index.filters import DocFacts, Filters, facts_of
 from index.lexical import LexicalIndex, lexical_tokens
 from index.store import Change, Store
 
@@ -126,6 +127,7 @@ class DerivedIndex:
         self._alive = _Column(np.bool_)
         self._doc_codes: dict[str, int] = {}
         self._doc_rows: dict[str, np.ndarray] = {}
+        self._doc_facts: dict[str, DocFacts] = {}
         self._sums: dict[str, np.ndarray] = {}
         self._counts: dict[str, int] = {}
         self.lexical = LexicalIndex()
@@ -210,12 +212,14 @@ class DerivedIndex:
         self._lengths.extend(lengths)
         self._alive.extend([True] * len(parts))
         self._doc_rows[doc_id] = np.arange(start, len(self.ids))
+        self._doc_facts[doc_id] = facts_of(parts[0][3])
 
     def _remove(self, doc_id: str) -> None:
         """Mark a document's rows dead (a new alive mask: views keep theirs)."""
         rows = self._doc_rows.pop(doc_id, None)
         if rows is None:
             return
+        del self._doc_facts[doc_id]
         for row, vector in zip(rows, self._vectors.take(rows).astype(np.float64)):
             lang = self.lang_names[int(self._langs.data[row])]
             self._sums[lang] = self._sums[lang] - vector
@@ -246,6 +250,8 @@ class DerivedIndex:
                 langs=self._langs.data[:n],
                 lang_names=tuple(self.lang_names),
                 docs=self._docs.data[:n],
+                doc_codes=dict(self._doc_codes),
+                doc_facts=dict(self._doc_facts),
                 lengths=self._lengths.data[:n],
                 vectors=self._vectors,
                 lexical=self.lexical,
@@ -270,6 +276,8 @@ class IndexView:
     langs: np.ndarray
     lang_names: tuple[str, ...]
     docs: np.ndarray
+    doc_codes: dict[str, int]
+    doc_facts: dict[str, DocFacts]
     lengths: np.ndarray
     vectors: _Vectors
     lexical: LexicalIndex
@@ -302,18 +310,21 @@ class IndexView:
         return dict(sorted(out.items()))
 
     def allowed_rows(
-        self, doc_ids: Sequence[str] | None, exclude_doc_ids: Sequence[str] | None
+        self, filters: Filters, exclude_doc_ids: Sequence[str] | None = None
     ) -> np.ndarray | None:
         """A mask of the rows the document filters allow (None: no filter)."""
-        if not doc_ids and not exclude_doc_ids:
+        if not filters.restricts_documents and not exclude_doc_ids:
             return None
-        mask = np.ones(self.n, dtype=bool)
-        row_docs = np.asarray(self.doc_ids[: self.n], dtype=object)
-        if doc_ids:
-            mask &= np.isin(row_docs, list(doc_ids))
-        if exclude_doc_ids:
-            mask &= ~np.isin(row_docs, list(exclude_doc_ids))
-        return mask
+        excluded = set(exclude_doc_ids or ())
+        candidates = filters.doc_ids or self.doc_facts  # few named documents: test only those
+        codes = [
+            self.doc_codes[doc_id]
+            for doc_id in candidates
+            if doc_id in self.doc_facts
+            and doc_id not in excluded
+            and filters.allows(doc_id, self.doc_facts[doc_id])
+        ]
+        return np.isin(self.docs, codes)
 
     def document_means(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """For each row, the mean of `values` over the rows of its document (among `rows`)."""

@@ -1,4 +1,4 @@
-"""Read .txt/.md/.html files into Documents: text, title, language, source and date."""
+"""Read files into Documents (text, title, language, source, date) through the format readers."""
 
 from __future__ import annotations
 
@@ -8,72 +8,52 @@ import hashlib
 import os
 import re
 import unicodedata
-import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
-
 from index.chunking import is_debris
+from index.formats.base import Extracted, SkipFile
+from index.formats.docx import read_docx
+from index.formats.html import extract_html
+from index.formats.pdf import read_pdf
 from index.language import detect_language, normalize_for_search
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".html", ".htm"}
-_HTML_SUFFIXES = {".html", ".htm"}
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "Document",
+    "SkipFile",
+    "read_document",
+    "read_file",
+    "to_document",
+]
+
 _TITLE_CHARS = 200
 _DATE_HEAD_CHARS = 800
 _CONTROL_SHARE = 0.05
 
-_INVISIBLE_TAGS = ["script", "style", "noscript", "template", "head", "svg", "iframe", "object"]
-_BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt",
-    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th",
-    "tr", "ul",
-}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Document:
-    """One input file's text (offsets refer to it) and what is known about it."""
+    """One input's text (offsets refer to it) and what is known about it."""
 
     doc_id: str
-    text: str  # UTF-8, BOM dropped, CRLF -> LF (HTML: the visible text); offsets refer to this
+    text: str  # what the reader extracted (UTF-8, LF line ends); citation offsets refer to it
     title: str
     lang: str
-    source: str
+    source: str  # the input's identity: a file under the folder given, or a URL
     published: str | None
-
-
-class SkipFile(Exception):
-    """A file that is not ingested; `reason` says why in a few words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    site: str | None = None
+    url: str | None = None
+    author: str | None = None
+    location: str | None = None  # what re-indexing reads again: an absolute path or a URL
+    page_starts: tuple[int, ...] = ()
 
 
 def doc_id_for(text: str) -> str:
     """First 16 hex chars of sha256 over NFC text with whitespace runs collapsed."""
     canonical = " ".join(unicodedata.normalize("NFC", text).split())
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
-
-
-def _html_text(markup: str) -> tuple[str, str]:
-    """Visible text of an HTML page (block elements on their own lines) and its title."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(markup, "html.parser")
-    heading = soup.find("title") or soup.find("h1")
-    title = " ".join(heading.get_text(" ").split())[:_TITLE_CHARS] if heading else ""
-    for tag in soup.find_all(_INVISIBLE_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = [" ".join(line.split()) for line in soup.get_text().splitlines()]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text, title
 
 
 _MONTHS = {
@@ -168,10 +148,59 @@ def _decode(data: bytes) -> str:
     return text.replace("\r\n", "\n")
 
 
+def _read_text(data: bytes) -> Extracted:
+    """A plain-text or Markdown file as it is."""
+    return Extracted(text=_decode(data))
+
+
+_READERS: dict[str, Callable[[bytes], Extracted]] = {
+    ".txt": _read_text,
+    ".md": _read_text,
+    ".html": extract_html,
+    ".htm": extract_html,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+}
+SUPPORTED_SUFFIXES = frozenset(_READERS)
+# Where the file's own properties give a date (PDF, DOCX), a dateline at the top of the text
+# comes first: the properties often date the file (a print, a conversion), not the article.
+_DATELINE_FIRST = {".pdf", ".docx"}
+
+
+def to_document(
+    found: Extracted, source: str, location: str | None, dateline_first: bool = False
+) -> Document:
+    """A Document from what a reader extracted; SkipFile when there is no text."""
+    text = found.text
+    if not text.strip():
+        raise SkipFile("empty")
+    dateline = published_date(text)
+    published = (dateline or found.published) if dateline_first else found.published or dateline
+    return Document(
+        doc_id=doc_id_for(text),
+        text=text,
+        title=found.title or title_of(text),
+        lang=detect_language(text),
+        source=source,
+        published=published,
+        site=found.site,
+        url=found.url,
+        author=found.author,
+        location=location,
+        page_starts=found.page_starts,
+    )
+
+
 def read_document(path: Path, root: Path, max_bytes: int) -> Document:
-    """Read one file into a Document (text: UTF-8, BOM dropped, CRLF→LF) or raise SkipFile."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    """Read one file into a Document named by its path below `root`, or raise SkipFile."""
+    return read_file(path, path.relative_to(root).as_posix(), str(path), max_bytes)
+
+
+def read_file(path: Path, source: str, location: str, max_bytes: int) -> Document:
+    """Read one file through its format's reader into a Document called `source`."""
+    suffix = Path(source).suffix.lower()
+    reader = _READERS.get(suffix)
+    if reader is None:
         raise SkipFile(f"unsupported file type ({suffix or 'no suffix'})")
     if path.stat().st_size > max_bytes:
         raise SkipFile(f"larger than {max_bytes / 2**20:.3g} MB")
@@ -179,20 +208,7 @@ def read_document(path: Path, root: Path, max_bytes: int) -> Document:
         data = path.read_bytes()
     except OSError as err:
         raise SkipFile(f"unreadable ({err.strerror})") from None
-    text = _decode(data)
-    title = ""
-    if suffix in _HTML_SUFFIXES:
-        text, title = _html_text(text)
-    if not text.strip():
-        raise SkipFile("empty")
-    return Document(
-        doc_id=doc_id_for(text),
-        text=text,
-        title=title or title_of(text),
-        lang=detect_language(text),
-        source=path.relative_to(root).as_posix(),
-        published=published_date(text),
-    )
+    return to_document(reader(data), source, location, dateline_first=suffix in _DATELINE_FIRST)
 
 
 def _is_hidden(name: str) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from tqdm import tqdm
 from index.chunking import chunk_text
 from index.documents import Document, SkipFile, iter_input_files, read_document
 from index.embedding import Embedder
+from index.formats.base import page_at
 from index.store import ChunkRecord, DocRecord, Store
 
 
@@ -31,6 +33,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    doc_ids: dict[str, str] = field(default_factory=dict)  # source -> its stored version
     repaired: int = 0
     chunks_embedded: int = 0
     tokens_embedded: int = 0
@@ -83,6 +86,25 @@ def reconcile(store: Store) -> int:
     return repaired + len(broken)
 
 
+@dataclass(frozen=True)
+class Input:
+    """One thing to ingest: the name reports give it, and how to read it into a Document."""
+
+    name: str
+    read: Callable[[], Document]
+
+
+def file_inputs(paths: Iterable[Path], max_bytes: int) -> list[Input]:
+    """An Input for each file given and each file below each folder given."""
+    inputs = []
+    for file, root in iter_input_files(paths):
+        source_root = _source_root(file, root)
+        inputs.append(
+            Input(str(file), partial(read_document, file.resolve(), source_root, max_bytes))
+        )
+    return inputs
+
+
 def ingest(
     paths: Iterable[Path],
     store: Store,
@@ -96,17 +118,46 @@ def ingest(
 ) -> IngestReport:
     """Ingest files and folders into the store; unchanged files cost nothing.
 
+    With `sync`, documents whose files are gone from the given folders are removed.
+    """
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or directory: {path}")
+    return ingest_inputs(
+        file_inputs(paths, max_bytes),
+        store,
+        embedder,
+        chunk_tokens,
+        progress=progress,
+        batch_chunks=batch_chunks,
+        chunker=chunker,
+        sync_prefixes=[_source_prefix(p) for p in paths] if sync else None,
+    )
+
+
+def ingest_inputs(
+    inputs: Sequence[Input],
+    store: Store,
+    embedder: Embedder,
+    chunk_tokens: int,
+    progress: bool = True,
+    batch_chunks: int = 1024,
+    chunker: str = "cl100k",
+    sync_prefixes: Sequence[str] | None = None,
+) -> IngestReport:
+    """Read, chunk, embed and commit the inputs; a source already stored with the same text
+    and chunking costs nothing, one with new text replaces its old version.
+
     Chunks hold at most `chunk_tokens` tokens of `chunker`: "model" (the embedding model's
     own tokenizer, one bound for every language) or "cl100k" (tiktoken's).
 
     Chunks are embedded and written `batch_chunks` at a time: big batches let the model
     group texts of similar length (less padding); a crash loses at most one batch of work.
+    With `sync_prefixes`, stored sources under those prefixes that no input produced are
+    removed.
     """
     started = time.perf_counter()
-    paths = [Path(p) for p in paths]
-    for path in paths:
-        if not path.exists():
-            raise FileNotFoundError(f"no such file or directory: {path}")
     report = IngestReport(repaired=reconcile(store))
     store.begin_write()
     count = embedder.count_tokens if chunker == "model" else None
@@ -115,22 +166,21 @@ def ingest(
     for record in store.documents():
         known.setdefault(record.source, []).append(record)
         owner[record.doc_id] = record.source
-    files = list(iter_input_files(paths))
     seen: set[str] = set()
     pending: list[_Pending] = []
     removed: list[str] = []  # deleted versions, published with the next batch
-    bar = tqdm(files, desc="ingest", unit="file", file=sys.stderr, disable=not progress)
-    for file, root in bar:
+    bar = tqdm(inputs, desc="ingest", unit="doc", file=sys.stderr, disable=not progress)
+    for item in bar:
         try:
-            doc = read_document(file.resolve(), _source_root(file, root), max_bytes)
+            doc = item.read()
         except SkipFile as skip:
-            report.skipped.append((str(file), skip.reason))
-            bar.write(f"skipped {file}: {skip.reason}", file=sys.stderr)
+            report.skipped.append((item.name, skip.reason))  # the caller reports them
             continue
         if owner.setdefault(doc.doc_id, doc.source) != doc.source:
-            report.skipped.append((str(file), f"same text as {owner[doc.doc_id]}"))
+            report.skipped.append((item.name, f"same text as {owner[doc.doc_id]}"))
             continue
         seen.add(doc.source)
+        report.doc_ids[doc.source] = doc.doc_id
         versions = known.get(doc.source, [])
         current = [
             v
@@ -145,39 +195,25 @@ def ingest(
                     report.repaired += 1
             report.unchanged.append(doc.source)
             continue
-        chunks = chunk_text(doc.text, chunk_tokens, count)
-        records = [
-            ChunkRecord(
-                id=f"{doc.doc_id}:{c.n}",
-                doc_id=doc.doc_id,
-                n=c.n,
-                text=c.text,
-                lang=doc.lang,
-                title=doc.title,
-                source=doc.source,
-                start=c.start,
-                end=c.end,
-                published=doc.published,
-            )
-            for c in chunks
-        ]
+        records = _chunk_records(doc, chunk_tokens, count)
         if not records:
-            report.skipped.append((str(file), "no text content to index"))
+            report.skipped.append((item.name, "no text content to index"))
+            report.doc_ids.pop(doc.source)
             continue
         replaces = [v.doc_id for v in versions if v.doc_id != doc.doc_id]
         if len(replaces) < len(versions):
             store.delete_document(doc.doc_id)  # same text, other chunk size: rewrite it whole
             removed.append(doc.doc_id)
-        pending.append(_Pending(doc, records, sum(c.tokens for c in chunks), replaces))
+        tokens = sum(r.tokens for r in records)
+        pending.append(_Pending(doc, [r.record for r in records], tokens, replaces))
         (report.updated if versions else report.added).append(doc.source)
         if sum(len(p.records) for p in pending) >= batch_chunks:
             _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
     _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
     bar.close()
-    if sync:
-        prefixes = [_source_prefix(p) for p in paths]
+    if sync_prefixes is not None:
         for source, versions in known.items():
-            if source not in seen and any(source.startswith(pre) for pre in prefixes):
+            if source not in seen and any(source.startswith(pre) for pre in sync_prefixes):
                 for version in versions:
                     store.delete_document(version.doc_id)
                     removed.append(version.doc_id)
@@ -186,6 +222,40 @@ def ingest(
     store.end_write()
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass(frozen=True)
+class _Chunked:
+    record: ChunkRecord
+    tokens: int
+
+
+def _chunk_records(
+    doc: Document, chunk_tokens: int, count: Callable[[str], int] | None
+) -> list[_Chunked]:
+    """The document's chunks as records that carry what a citation shows (date, site, page)."""
+    out = []
+    for c in chunk_text(doc.text, chunk_tokens, count):
+        page = page_at(doc.page_starts, c.start)
+        breaks = tuple(s for s in doc.page_starts if c.start < s < c.end)
+        record = ChunkRecord(
+            id=f"{doc.doc_id}:{c.n}",
+            doc_id=doc.doc_id,
+            n=c.n,
+            text=c.text,
+            lang=doc.lang,
+            title=doc.title,
+            source=doc.source,
+            start=c.start,
+            end=c.end,
+            published=doc.published,
+            site=doc.site,
+            url=doc.url,
+            page=page,
+            page_breaks=breaks,
+        )
+        out.append(_Chunked(record, c.tokens))
+    return out
 
 
 def _flush(
@@ -224,6 +294,11 @@ def _flush(
                 chunk_tokens=chunking[0],
                 chunker=chunking[1],
                 embed_dtype=embedder.dtype,
+                site=item.doc.site,
+                url=item.doc.url,
+                author=item.doc.author,
+                location=item.doc.location,
+                page_starts=item.doc.page_starts,
             )
             for item in pending
         ],

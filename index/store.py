@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from index.formats.base import page_at
+
 SCHEMA = 1
 MARKER = ".sanad-data"
 _PAGE = 2000
@@ -35,6 +37,16 @@ class ChunkRecord:
     start: int
     end: int
     published: str | None = None
+    site: str | None = None
+    url: str | None = None
+    page: int | None = None  # the page the chunk starts on (paged formats: PDF)
+    page_breaks: tuple[int, ...] = ()  # document offsets inside the chunk where a page starts
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of a document offset inside this chunk (None for formats without pages)."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for start in self.page_breaks if start <= offset)
 
     @classmethod
     def from_chroma(cls, cid: str, text: str, meta: dict[str, Any]) -> ChunkRecord:
@@ -50,6 +62,10 @@ class ChunkRecord:
             start=int(meta["start"]),
             end=int(meta["end"]),
             published=meta.get("published") or None,
+            site=meta.get("site") or None,
+            url=meta.get("url") or None,
+            page=int(meta["page"]) if "page" in meta else None,
+            page_breaks=_offsets(meta.get("page_breaks")),
         )
 
 
@@ -66,10 +82,19 @@ class DocRecord:
     chunk_tokens: int
     chunker: str = "cl100k"  # whose tokens bound the chunks: "cl100k" or "model"
     embed_dtype: str = "float32"  # the model's number format when it embedded the chunks
+    site: str | None = None  # the publisher's name, e.g. from the page or the feed
+    url: str | None = None
+    author: str | None = None
+    location: str | None = None  # what re-indexing reads: an absolute path or a URL
+    page_starts: tuple[int, ...] = ()  # text offset where each page begins (PDF)
+
+    def page_at(self, offset: int) -> int | None:
+        """The page a text offset lies on (None for formats without pages)."""
+        return page_at(self.page_starts, offset)
 
     def metadata(self) -> dict[str, Any]:
         """Chroma metadata (no None values)."""
-        meta = {
+        meta: dict[str, Any] = {
             "title": self.title,
             "lang": self.lang,
             "source": self.source,
@@ -78,8 +103,15 @@ class DocRecord:
             "chunker": self.chunker,
             "embed_dtype": self.embed_dtype,
         }
-        if self.published:
-            meta["published"] = self.published
+        optional = {
+            "published": self.published,
+            "site": self.site,
+            "url": self.url,
+            "author": self.author,
+            "location": self.location,
+            "page_starts": ",".join(map(str, self.page_starts)),
+        }
+        meta.update({key: value for key, value in optional.items() if value})
         return meta
 
     @classmethod
@@ -95,7 +127,17 @@ class DocRecord:
             chunk_tokens=int(meta.get("chunk_tokens", 0)),
             chunker=str(meta.get("chunker", "cl100k")),
             embed_dtype=str(meta.get("embed_dtype", "float32")),
+            site=meta.get("site") or None,
+            url=meta.get("url") or None,
+            author=meta.get("author") or None,
+            location=meta.get("location") or None,
+            page_starts=_offsets(meta.get("page_starts")),
         )
+
+
+def _offsets(value: Any) -> tuple[int, ...]:
+    """Offsets stored as a comma-separated string (Chroma metadata holds no lists)."""
+    return tuple(int(part) for part in str(value or "").split(",") if part)
 
 
 @dataclass(frozen=True)
@@ -391,6 +433,10 @@ def _chunk_meta(record: ChunkRecord, chunk_tokens: int) -> dict[str, Any]:
         "end": record.end,
         "chunk_tokens": chunk_tokens,
     }
-    if record.published:
-        meta["published"] = record.published
+    optional = {"published": record.published, "site": record.site, "url": record.url}
+    meta.update({key: value for key, value in optional.items() if value})
+    if record.page is not None:
+        meta["page"] = record.page
+        if record.page_breaks:
+            meta["page_breaks"] = ",".join(map(str, record.page_breaks))
     return meta

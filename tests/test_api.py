@@ -112,13 +112,14 @@ def test_documents_are_paged(client):
     assert everything["total"] == 5 and everything["offset"] == 0 and everything["limit"] == 50
     docs = everything["documents"]
     assert len(docs) == 5
-    assert set(docs[0]) == {"doc_id", "title", "lang", "source", "published", "n_chunks"}
+    summary = {"doc_id", "title", "lang", "source", "site", "url", "author", "published", "pages"}
+    assert set(docs[0]) == summary | {"n_chunks"}
     assert {d["lang"] for d in docs} == {"ar", "en", "id"}
     page = client.get("/api/documents", params={"offset": 1, "limit": 2}).json()
     assert page["total"] == 5 and page["documents"] == docs[1:3]
     assert client.get("/api/documents", params={"offset": 9}).json()["documents"] == []
     doc = client.get(f"/api/documents/{docs[0]['doc_id']}").json()
-    assert set(doc) == {"doc_id", "title", "lang", "source", "published", "text"}
+    assert set(doc) == summary | {"n_chunks", "text", "page_starts"}
     for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}):
         assert_error(client.get("/api/documents", params=bad), 422, "invalid_request")
 
@@ -272,8 +273,9 @@ def test_ingest_with_the_token(admin, tmp_path):
         "invalid_request",
     )
     assert str(missing) in message
-    assert_error(admin.post("/api/ingest", json={"paths": []}, headers=AUTH), 422,
-                 "invalid_request")
+    assert_error(
+        admin.post("/api/ingest", json={"paths": []}, headers=AUTH), 422, "invalid_request"
+    )
     report = admin.post("/api/ingest", json=body, headers=AUTH)
     assert report.status_code == 200, report.text
     data = report.json()
@@ -281,8 +283,11 @@ def test_ingest_with_the_token(admin, tmp_path):
     assert admin.get("/api/documents", headers=AUTH).json()["total"] == 2
     again = admin.post("/api/ingest", json={**body, "sync": True}, headers=AUTH).json()
     assert len(again["unchanged"]) == 2 and again["chunks_embedded"] == 0
-    answer = admin.post("/api/ask", json={"question": "How much power does the solar farm "
-                                          "near Tobruk produce?"}, headers=AUTH).json()
+    answer = admin.post(
+        "/api/ask",
+        json={"question": "How much power does the solar farm near Tobruk produce?"},
+        headers=AUTH,
+    ).json()
     assert answer["grounded"] and "50 megawatts" in answer["text"]
 
 
@@ -313,8 +318,9 @@ def test_chroma_outage_is_503_and_recovers_without_restart(tmp_path, embedder):
         server.stop()
         message = assert_error(client.post("/api/ask", json=question), 503, "store_unavailable")
         assert server.url in message and "unreachable" in message
-        assert_error(client.post("/api/ask", json={**question, "stream": True}), 503,
-                     "store_unavailable")
+        assert_error(
+            client.post("/api/ask", json={**question, "stream": True}), 503, "store_unavailable"
+        )
         assert_error(client.get("/api/documents"), 503, "store_unavailable")
         cited = "0123456789abcdef:0-10"
         assert_error(client.get(f"/api/citations/{cited}"), 503, "store_unavailable")
@@ -332,3 +338,88 @@ def test_chroma_outage_is_503_and_recovers_without_restart(tmp_path, embedder):
         assert health.status_code == 200 and health.json()["documents"] == 5
     finally:
         server.stop()
+
+
+# --- filters, uploads, deletes ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("filters", "sources"),
+    [
+        ({"published_after": "2019-12-08"}, {"000"}),
+        ({"published_before": "2019-12-07"}, {"001"}),
+        ({"published_after": "2019-12-01", "published_before": "2019-12-31"}, {"000", "001"}),
+        ({"sources": ["seeds/001_b8dc84c3be759f24.txt"]}, {"001"}),
+        ({"sources": ["seeds"], "languages": ["ar"]}, {"002", "003", "004"}),
+    ],
+)
+def test_search_and_ask_filters(client, filters, sources):
+    for route in ("/api/search", "/api/ask"):
+        body = {"question": ASK["en"], **filters}
+        response = client.post(route, json={**body, "k": 20} if route.endswith("search") else body)
+        assert response.status_code == 200, response.text
+        data = response.json()
+        spans = data["passages"] if route.endswith("search") else data["citations"]
+        assert spans or route.endswith("ask")
+        assert {s["source"].split("/")[1][:3] for s in spans} <= sources
+        for span in spans:
+            assert (
+                "published_after" not in filters or span["published"] >= filters["published_after"]
+            )
+
+
+def test_filters_reject_bad_dates_and_empty_ranges(client):
+    bad = {"question": ASK["en"], "published_after": "2019-13-45"}
+    assert_error(client.post("/api/search", json=bad), 422, "invalid_request")
+    empty = {
+        "question": ASK["en"],
+        "published_after": "2020-01-02",
+        "published_before": "2020-01-01",
+    }
+    assert "empty" in assert_error(client.post("/api/ask", json=empty), 422, "invalid_request")
+
+
+def test_upload_and_delete_need_the_token(admin):
+    files = [
+        (
+            "files",
+            (
+                "tobruk.txt",
+                b"Solar farm opens\n\nThe new solar farm near Tobruk produces "
+                b"50 megawatts, engineers said on Monday.\n",
+                "text/plain",
+            ),
+        ),
+        ("files", ("../evil.txt", b"escape", "text/plain")),
+    ]
+    assert_error(admin.post("/api/documents", files=files), 401, "unauthorized")
+    response = admin.post("/api/documents", files=files, headers=AUTH)
+    assert response.status_code == 200, response.text
+    results = response.json()["files"]
+    assert [r["status"] for r in results] == ["added", "skipped"]
+    assert "path separator" in results[1]["reason"]
+    doc_id = results[0]["doc_id"]
+    listed = admin.get("/api/documents", headers=AUTH).json()["documents"]
+    assert [d["source"] for d in listed] == ["uploads/tobruk.txt"]
+    assert_error(admin.delete(f"/api/documents/{doc_id}"), 401, "unauthorized")
+    reindexed = admin.post(f"/api/documents/{doc_id}/reindex", headers=AUTH)
+    assert reindexed.status_code == 200 and reindexed.json()["doc_ids"] == {
+        "uploads/tobruk.txt": doc_id
+    }
+    deleted = admin.delete(f"/api/documents/{doc_id}", headers=AUTH)
+    assert deleted.status_code == 200 and deleted.json()["doc_id"] == doc_id
+    assert_error(admin.delete(f"/api/documents/{doc_id}", headers=AUTH), 404, "not_found")
+    assert_error(admin.post(f"/api/documents/{doc_id}/reindex", headers=AUTH), 404, "not_found")
+    hits = admin.post("/api/search", json={"question": "solar farm Tobruk"}, headers=AUTH).json()
+    assert hits["passages"] == []
+
+
+def test_upload_without_a_token_configured_is_open(tmp_path, embedder):
+    client = TestClient(create_api(make_engine(tmp_path, embedder)))
+    files = [
+        (
+            "files",
+            ("note.md", b"# Note\n\nA short note about the port of Rades.\n", "text/markdown"),
+        )
+    ]
+    response = client.post("/api/documents", files=files)
+    assert response.status_code == 200 and response.json()["files"][0]["status"] == "added"
+    assert_error(client.post("/api/documents"), 422, "invalid_request")

@@ -48,7 +48,7 @@ def test_search_json_and_batch_in_input_order(cli_env, tmp_path):
     results = json.loads(one.stdout)
     assert len(results) == 3
     assert set(results[0]) == {"id", "doc_id", "source", "title", "lang", "score", "start",
-                               "end", "text"}
+                               "end", "text", "site", "published", "url", "page"}
     batch = tmp_path / "q.jsonl"
     questions = [
         {"id": "q-ar", "question": "من درب قوات حفتر؟"},
@@ -74,3 +74,43 @@ def test_bad_language_is_a_usage_error(cli_env):
     run = sanad(["search", "x", "--lang", "fr"], cli_env)
     assert run.returncode == 2 and "unknown language" in run.stderr
     assert Path(SEEDS).exists()
+
+
+def test_date_and_source_filters(cli_env):
+    run = sanad(["search", "Haftar", "--json", "--k", "10", "--since", "2019-12-08"], cli_env)
+    assert run.returncode == 0, run.stderr
+    hits = json.loads(run.stdout)
+    assert hits and {h["published"] for h in hits} == {"2019-12-08"}
+    run = sanad(["search", "Haftar", "--json", "--until", "2019-12-07"], cli_env)
+    assert {h["published"] for h in json.loads(run.stdout)} == {"2019-12-07"}
+    run = sanad(["search", "Haftar", "--json", "--source", "seeds", "--lang", "ar"], cli_env)
+    assert {h["lang"] for h in json.loads(run.stdout)} == {"ar"}
+    bad = sanad(["search", "Haftar", "--since", "8/12/2019"], cli_env)
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    empty = sanad(["ask", "Haftar", "--since", "2020-01-02", "--until", "2020-01-01"], cli_env)
+    assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Rades Port News</title>
+<id>urn:rades</id><updated>2024-04-03T10:00:00Z</updated>
+<entry><title>Port expansion approved</title><id>urn:rades:1</id>
+<link href="http://127.0.0.1:9/rades-expansion"/><updated>2024-04-03T10:00:00Z</updated>
+<content type="html">&lt;p&gt;{text}&lt;/p&gt;</content></entry></feed>"""
+
+
+def test_ingest_a_feed_file_twice(cli_env, tmp_path):
+    text = "The Tunisian parliament approved the expansion of the port of Rades. " * 8
+    feed = tmp_path / "rades.atom"
+    feed.write_text(ATOM.format(text=text), encoding="utf-8")
+    first = sanad(["ingest", "--quiet", "--feed", str(feed)], cli_env)
+    assert first.returncode == 0 and "1 added" in first.stdout, first.stderr
+    again = sanad(["ingest", "--quiet", "--feed", str(feed)], cli_env)
+    assert again.returncode == 0 and "0 added" in again.stdout
+    run = sanad(["search", "port of Rades", "--json", "--source", "Rades Port News"], cli_env)
+    (hit, *_) = json.loads(run.stdout)
+    assert hit["published"] == "2024-04-03" and hit["url"] == "http://127.0.0.1:9/rades-expansion"
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<rss><channel><item>", encoding="utf-8")
+    bad = sanad(["ingest", "--quiet", "--feed", str(broken)], cli_env)
+    assert bad.returncode == 0 and "not a valid RSS/Atom feed" in bad.stderr

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from index.documents import (
-    SUPPORTED_SUFFIXES,
     Document,
     SkipFile,
     doc_id_for,
@@ -84,31 +83,44 @@ def test_markdown_kept_as_is(tmp_path):
     assert doc.source == "sub/a.md"
 
 
-def test_html_visible_text(tmp_path):
+NEWS_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Port strike halts fuel imports | Tripoli Times</title>
+<meta property="og:site_name" content="Tripoli Times">
+<meta name="author" content="Amal Haddad">
+<meta property="article:published_time" content="2024-02-10T08:00:00Z">
+<script>var secret = 1;</script><style>p {color: red}</style></head><body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/world">World news</a></li></ul></nav>
+<div class="share">Share on Facebook · Share on X</div>
+<article><h1>Port strike halts fuel imports</h1>
+<p>Dockworkers at the port of Misrata went on strike on Monday over unpaid wages, halting fuel
+and grain imports into western Libya.</p>
+<p>The port authority said ships were waiting offshore and that talks with the union would
+resume on Wednesday.</p>
+<p>A union spokesman said the strike would continue until the workers were paid in full.</p>
+</article>
+<section id="comments"><h2>Comments</h2><p>Great article, subscribe to my channel!</p></section>
+<footer>© 2024 Tripoli Times. All rights reserved.</footer></body></html>"""
+
+
+def test_html_main_text_and_metadata(tmp_path):
     path = tmp_path / "page.html"
-    path.write_text(
-        "<!DOCTYPE html><html><head><title>Haftar  news</title>"
-        "<meta name='description' content='hidden meta'><style>p {color: red}</style>"
-        "<script>var secret = 1;</script></head><body><h1>Headline here</h1>"
-        "<p>First <b>bold</b> paragraph.</p><!-- a comment --><div>Second<br>Third</div>"
-        "<noscript>enable js</noscript><template>tpl</template>"
-        "<ul><li>one</li><li>two</li></ul></body></html>",
-        encoding="utf-8",
-    )
+    path.write_text(NEWS_PAGE, encoding="utf-8")
     doc = read_document(path, tmp_path, MB)
-    assert doc.title == "Haftar news"
-    for hidden in ("secret", "color", "hidden meta", "a comment", "enable js", "tpl"):
-        assert hidden not in doc.text
-    lines = [line for line in doc.text.splitlines() if line]
-    assert lines == ["Headline here", "First bold paragraph.", "Second", "Third", "one", "two"]
-    assert "\n\n\n" not in doc.text
-    assert doc.lang == "en"
+    assert "Dockworkers at the port of Misrata went on strike on Monday" in doc.text
+    assert "paid in full." in doc.text
+    for debris in ("Home", "Share on", "Great article", "All rights reserved", "secret", "color"):
+        assert debris not in doc.text
+    assert doc.title == "Port strike halts fuel imports"
+    assert (doc.site, doc.author, doc.published) == ("Tripoli Times", "Amal Haddad", "2024-02-10")
+    assert doc.lang == "en" and "\n\n" not in doc.text
+    assert doc.location == str(path) and doc.page_starts == ()
 
 
-def test_html_title_falls_back_to_h1(tmp_path):
+def test_html_date_falls_back_to_the_dateline(tmp_path):
     path = tmp_path / "page.htm"
-    path.write_text("<body><p>Intro</p><h1>The  headline</h1><p>Body text.</p></body>")
-    assert read_document(path, tmp_path, MB).title == "The headline"
+    body = "TRIPOLI, 7 December 2019 (Reuters) - " + "The council approved the budget. " * 12
+    path.write_text(f"<html><body><article><p>{body}</p></article></body></html>")
+    assert read_document(path, tmp_path, MB).published == "2019-12-07"
 
 
 @pytest.mark.parametrize(
@@ -119,8 +131,8 @@ def test_html_title_falls_back_to_h1(tmp_path):
         ("controls.txt", bytes(range(1, 9)) * 20 + b"text", "binary file"),
         ("empty.txt", b"", "empty"),
         ("blank.md", b" \n\t\r\n", "empty"),
-        ("blank.html", b"<html><script>x()</script></html>", "empty"),
-        ("paper.pdf", b"%PDF-1.4", "unsupported file type (.pdf)"),
+        ("blank.html", b"<html><script>x()</script></html>", "no main text found on the page"),
+        ("sheet.xlsx", b"PK\x03\x04", "unsupported file type (.xlsx)"),
     ],
 )
 def test_skipped_files(tmp_path, name, data, reason):
@@ -174,6 +186,8 @@ def test_iter_input_files(tmp_path):
                  "corpus/.hidden.txt", "corpus/.git/config", "single.txt"):  # fmt: skip
         (tmp_path / name).write_text("text")
     corpus = tmp_path / "corpus"
+    page = "<html><body><p>The council met on Monday.</p></body></html>"
+    (corpus / "sub" / "c.html").write_text(page)
     found = list(iter_input_files([corpus, tmp_path / "single.txt"]))
     assert found == [
         (corpus / "a.md", corpus),
@@ -182,7 +196,7 @@ def test_iter_input_files(tmp_path):
         (corpus / "x.pdf", corpus),
         (tmp_path / "single.txt", tmp_path),
     ]
-    docs = [read_document(f, root, MB) for f, root in found if f.suffix in SUPPORTED_SUFFIXES]
+    docs = [read_document(f, root, MB) for f, root in found if f.suffix != ".pdf"]
     assert all(isinstance(d, Document) for d in docs)
     assert [d.source for d in docs] == ["a.md", "b.txt", "sub/c.html", "single.txt"]
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.retrieval import Retriever
+from index.filters import Filters
 
 STORY = {"000", "001", "003"}  # the Israeli street-warfare training, in id, en and ar
 
@@ -43,11 +44,15 @@ def first_rank(hits, seed: str) -> int:
 @pytest.mark.parametrize(
     ("question", "seed"),
     [
-        ("Which Western air forces were heard in leaked recordings from a base near Benghazi?",
-         "004"),
+        (
+            "Which Western air forces were heard in leaked recordings from a base near Benghazi?",
+            "004",
+        ),
         ("ما هي القوات الغربية التي تدعم حفتر في بنغازي؟", "004"),
-        ("Why does Israel back Khalifa Haftar according to the Consortium News opinion piece?",
-         "002"),
+        (
+            "Why does Israel back Khalifa Haftar according to the Consortium News opinion piece?",
+            "002",
+        ),
         ("Mengapa Israel mendukung Haftar menurut Giorgio Cafiero?", "002"),
     ],
 )
@@ -61,12 +66,13 @@ def test_arabic_only_articles_reach_the_top_five(seed_engine, question, seed):
 
 def test_language_and_document_filters(seed_engine):
     retriever = seed_engine.retriever
-    hits = retriever.search("street warfare training", k=10, langs=["ar"])
+    hits = retriever.search("street warfare training", k=10, filters=Filters.of(langs=["ar"]))
     assert hits and {h.chunk.lang for h in hits} == {"ar"}
     doc = next(d for d in seed_engine.store.documents() if d.lang == "en")
-    hits = retriever.search("حرب الشوارع", k=10, doc_ids=[doc.doc_id])
+    hits = retriever.search("حرب الشوارع", k=10, filters=Filters.of(doc_ids=[doc.doc_id]))
     assert hits and {h.chunk.doc_id for h in hits} == {doc.doc_id}
-    assert retriever.search("anything", k=5, langs=["ar"], doc_ids=[doc.doc_id]) == []
+    both = Filters.of(langs=["ar"], doc_ids=[doc.doc_id])
+    assert retriever.search("anything", k=5, filters=both) == []
 
 
 def test_results_are_sorted_and_carry_exact_offsets(seed_engine):
@@ -97,7 +103,10 @@ def test_language_centring_removes_the_same_language_offset(seed_engine):
     for name, retriever in (("plain", plain), ("fair", fair)):
         top = {}
         for q in (q_en, q_ar):
-            best = {lang: retriever.search(q, k=1, langs=[lang])[0].score for lang in ("ar", "en")}
+            best = {
+                lang: retriever.search(q, k=1, filters=Filters.of([lang]))[0].score
+                for lang in ("ar", "en")
+            }
             top[q] = best["ar"] - best["en"]
         gaps[name] = abs(top[q_en] - top[q_ar])
     # How much the ar-vs-en gap swings with the question's language: centring shrinks it.

@@ -1,0 +1,253 @@
+"""Managing the corpus: files, uploads, web pages and feeds in; documents out or re-indexed.
+
+Every write goes through one lock per process, so an upload, a delete and an ingest never
+interleave. Uploaded files are kept in `<data dir>/uploads/` (re-indexing reads them again);
+nothing is ever written outside the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from index.documents import SUPPORTED_SUFFIXES, Document, read_file, to_document
+from index.embedding import Embedder
+from index.feeds import Feed, FeedItem, item_document, load_feed, new_items
+from index.formats.base import SkipFile
+from index.pipeline import IngestReport, Input, ingest, ingest_inputs
+from index.store import DocRecord, Store
+from index.web import read_url
+
+UPLOADS = "uploads"
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one uploaded file."""
+
+    name: str
+    status: Literal["added", "updated", "unchanged", "skipped"]
+    reason: str | None = None
+    doc_id: str | None = None
+
+
+class DocumentNotFound(LookupError):
+    """No committed document has this id."""
+
+
+@dataclass
+class IngestOptions:
+    """How documents are read and chunked (from the settings)."""
+
+    chunk_tokens: int
+    chunker: str
+    max_bytes: int
+    batch_chunks: int
+    fetch_timeout_s: float
+
+
+class Library:
+    """The write side of one corpus: ingest, upload, delete and re-index under one lock."""
+
+    def __init__(
+        self, store: Store, embedder: Embedder, data_dir: Path, options: IngestOptions
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.uploads = Path(data_dir).resolve() / UPLOADS
+        self.options = options
+        self.lock = threading.Lock()
+
+    def _run(self, inputs: Sequence[Input], progress: bool) -> IngestReport:
+        options = self.options
+        with self.lock:
+            return ingest_inputs(
+                inputs,
+                self.store,
+                self.embedder,
+                options.chunk_tokens,
+                progress=progress,
+                batch_chunks=options.batch_chunks,
+                chunker=options.chunker,
+            )
+
+    # --- files, web pages, feeds ------------------------------------------------------
+    def ingest_paths(
+        self, paths: Sequence[Path], sync: bool = False, progress: bool = True
+    ) -> IngestReport:
+        """Ingest files and folders; with `sync`, drop documents whose files are gone."""
+        options = self.options
+        with self.lock:
+            return ingest(
+                paths,
+                self.store,
+                self.embedder,
+                options.chunk_tokens,
+                options.max_bytes,
+                sync=sync,
+                progress=progress,
+                batch_chunks=options.batch_chunks,
+                chunker=options.chunker,
+            )
+
+    def ingest_urls(self, urls: Sequence[str], progress: bool = True) -> IngestReport:
+        """Fetch web pages and ingest their main text (a page seen before is re-read)."""
+        return self._run([Input(url, partial(self._read_url, url)) for url in urls], progress)
+
+    def ingest_feeds(self, locations: Sequence[str], progress: bool = True) -> IngestReport:
+        """Ingest the items of RSS/Atom feeds (URLs or files) that are not in the corpus yet."""
+        known = {d.source for d in self.store.documents()}
+        inputs, unreadable = [], []
+        for location in locations:
+            try:
+                feed = load_feed(location, self.options.max_bytes, self.options.fetch_timeout_s)
+            except SkipFile as skip:
+                unreadable.append((location, skip.reason))
+                continue
+            for item in new_items(feed, known):
+                read = partial(self._read_item, item, feed)
+                inputs.append(Input(item.link or item.key, read))
+        report = self._run(inputs, progress)
+        report.skipped[:0] = unreadable
+        return report
+
+    def _read_url(self, url: str) -> Document:
+        options = self.options
+        return to_document(read_url(url, options.max_bytes, options.fetch_timeout_s), url, url)
+
+    def _read_item(self, item: FeedItem, feed: Feed) -> Document:
+        options = self.options
+        found = item_document(item, feed, options.max_bytes, options.fetch_timeout_s)
+        return to_document(found, item.key, item.link)
+
+    # --- uploads ----------------------------------------------------------------------
+    def upload(
+        self, files: Sequence[tuple[str, BinaryIO]], progress: bool = False
+    ) -> tuple[list[FileResult], IngestReport]:
+        """Store uploaded files under the data directory and ingest them; one result each.
+
+        A file is kept only if it was ingested: one that is skipped (bad name, too large,
+        unreadable) leaves no trace, and an earlier upload of the same name stays as it was.
+        """
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        results: dict[int, FileResult] = {}
+        staged: list[tuple[int, str, Path]] = []
+        for i, (name, stream) in enumerate(files):
+            try:
+                clean = upload_name(name)
+                staged.append((i, clean, self._stage(clean, stream)))
+            except SkipFile as skip:
+                results[i] = FileResult(name or "(no name)", "skipped", skip.reason)
+        sources = {i: f"{UPLOADS}/{clean}" for i, clean, _ in staged}
+        limit = self.options.max_bytes
+        inputs = [
+            Input(sources[i], partial(read_file, tmp, sources[i], str(self.uploads / clean), limit))
+            for i, clean, tmp in staged
+        ]
+        try:
+            report = self._run(inputs, progress)
+            skipped = dict(report.skipped)
+            for i, clean, tmp in staged:
+                source = sources[i]
+                if source in skipped:
+                    results[i] = FileResult(clean, "skipped", skipped[source])
+                    continue
+                os.replace(tmp, self.uploads / clean)
+                status = _status(report, source)
+                results[i] = FileResult(clean, status, None, report.doc_ids.get(source))
+        finally:
+            for _, _, tmp in staged:
+                tmp.unlink(missing_ok=True)
+        return [results[i] for i in sorted(results)], report
+
+    def _stage(self, name: str, stream: BinaryIO) -> Path:
+        """Copy an upload into a hidden temporary file (same suffix), within the size limit."""
+        limit = self.options.max_bytes
+        tmp = self.uploads / f".tmp-{uuid.uuid4().hex}-{name}"
+        size = 0
+        try:
+            with open(tmp, "xb") as out:
+                while chunk := stream.read(_COPY_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise SkipFile(f"larger than {limit / 2**20:.3g} MB")
+                    out.write(chunk)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    # --- delete, re-index -------------------------------------------------------------
+    def delete(self, doc_id: str) -> DocRecord:
+        """Remove a document from Chroma and announce it, so every derived index drops it."""
+        with self.lock:
+            record = self._record(doc_id)
+            self.store.begin_write()
+            self.store.delete_document(doc_id)
+            self.store.publish(removed=[doc_id])
+            self.store.end_write()
+        if record.location and self._is_upload(Path(record.location)):
+            Path(record.location).unlink(missing_ok=True)
+        return record
+
+    def reindex(self, doc_id: str) -> IngestReport:
+        """Read a document's file or page again and embed it anew (settings may have changed)."""
+        record = self._record(doc_id)
+        if not record.location:
+            raise SkipFile("the document records no file or URL to read again; ingest it anew")
+        reader: Callable[[], Document]
+        if "://" in record.location:
+            reader = partial(self._read_url, record.location)
+        else:
+            path = Path(record.location)
+            if not path.is_file():
+                raise SkipFile(f"its file is gone: {record.location}")
+            reader = partial(read_file, path, record.source, str(path), self.options.max_bytes)
+        document = reader()  # read before deleting: a failure leaves the document as it was
+        with self.lock:
+            self.store.begin_write()
+            self.store.delete_document(doc_id)
+            self.store.publish(removed=[doc_id])
+            self.store.end_write()
+        return self._run([Input(record.source, lambda: document)], progress=False)
+
+    def _record(self, doc_id: str) -> DocRecord:
+        found = self.store.documents([doc_id])
+        if not found:
+            raise DocumentNotFound(f"no document {doc_id} in the index")
+        return found[0]
+
+    def _is_upload(self, path: Path) -> bool:
+        return path.resolve().parent == self.uploads
+
+
+def upload_name(name: str | None) -> str:
+    """An uploaded file's name as it will be stored, or SkipFile when it is not a plain name."""
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    if not name:
+        raise SkipFile("the file has no name")
+    if "/" in name or "\\" in name or name in (".", "..") or ".." in name:
+        raise SkipFile("the file name contains a path separator or '..'")
+    if name.startswith(".") or any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise SkipFile("the file name is hidden or contains control characters")
+    if len(name.encode()) > 200:
+        raise SkipFile("the file name is longer than 200 bytes")
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise SkipFile(f"unsupported file type ({suffix or 'no suffix'}; supported: {kinds})")
+    return name
+
+
+def _status(report: IngestReport, source: str) -> Literal["added", "updated", "unchanged"]:
+    if source in report.added:
+        return "added"
+    return "updated" if source in report.updated else "unchanged"
