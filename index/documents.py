@@ -75,9 +75,9 @@ _MONTH_OF = {
     for month, names in _MONTHS.items()
     for name in names.split()
 }
-_MONTH = (
-    "(" + "|".join(map(re.escape, sorted(_MONTH_OF, key=len, reverse=True))) + r")\.?(?![^\W\d_])"
-)
+_MONTH_NAME = "|".join(map(re.escape, sorted(_MONTH_OF, key=len, reverse=True)))
+# "آذار/مارس": Levantine and Egyptian names side by side; the first one is read
+_MONTH = rf"({_MONTH_NAME})(?:\s*/\s*(?:{_MONTH_NAME}))?\.?(?![^\W\d_])"
 _DAY = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(\d{4})(?!\d)"
 _DATE_PATTERNS = [

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
     """The host of a URL without a leading "www.", lower-cased ("" when there is none)."""
     host = (urlparse(url).hostname or "") if "://" in url else ""
     return host.removeprefix("www.")
@@ -40,7 +40,7 @@ def source_keys(meta: Mapping[str, Any]) -> set[str]:
         parts = source.split("/")
         keys |= {"/".join(parts[:i]).casefold() for i in range(1, len(parts))}
     for field in ("source", "url"):
-        keys.add(_host(str(meta.get(field) or "")))
+        keys.add(host_of(str(meta.get(field) or "")))
     keys.discard("")
     return keys
 

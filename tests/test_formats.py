@@ -79,6 +79,15 @@ def test_pdf_text_matches_the_printed_seed(printed: dict[str, bytes], key: str) 
     assert "\n\n" not in got.text and got.page_starts[0] == 0
 
 
+@pytest.mark.parametrize("key", ["en", "ar"])
+def test_pdf_wrapped_lines_join_into_their_paragraph(printed: dict[str, bytes], key: str) -> None:
+    text = next(text for stem, _, text in seed_articles() if stem == SEED_PAGES[key])
+    paragraphs = set(source_lines(text))
+    lines = read_pdf(printed[key]).text.splitlines()
+    whole = sum(line in paragraphs for line in lines)  # a page break may still split one
+    assert whole >= len(paragraphs) - 2 and len(lines) <= len(paragraphs) + 2, lines
+
+
 def test_pdf_arabic_reads_in_logical_order(printed: dict[str, bytes]) -> None:
     text = read_pdf(printed["ar-digits"]).text
     # words right to left, digits and Latin left to right, marks on their letter, brackets

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import subprocess
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from assistant.engine import Engine
-from benchmarks.served import free_port
 from tests.conftest import SEEDS, make_engine
-from ui.app import document_choices, make_respond, render_article, render_transcript
+from tests.ui_browser import TIMEOUT_MS, ask, screenshot
+from ui.app import (
+    document_choices,
+    make_respond,
+    render_article,
+    render_transcript,
+    sorted_documents,
+)
 from ui.server import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
 SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '<img src=x onerror="window.__pwned=1">'
 INJECTION_DOC = f"""Misrata port strike {IMG} halts fuel imports
@@ -46,7 +36,6 @@ Q_AR = "من يدرّب قوات حفتر على حرب الشوارع؟"
 Q_EN = "Who has been training Haftar's forces in street warfare?"
 Q_ID = "Siapa yang melatih pasukan Haftar dalam perang jalanan?"
 Q_INJECTION = "What did the banner at Misrata port say during the strike?"
-TIMEOUT_MS = 60_000
 TEXT_GAPS = """el => {
   const range = document.createRange();
   range.selectNodeContents(el);
@@ -56,27 +45,6 @@ TEXT_GAPS = """el => {
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium (installed with apt when missing; never `playwright install`)."""
-    pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
-    if not CHROMIUM.exists():
-        try:
-            subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
-            subprocess.run(
-                ["apt-get", "install", "-y", "chromium"],
-                check=True,
-                capture_output=True,
-                timeout=900,
-                env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            pytest.skip(f"chromium is missing and `apt-get install chromium` failed: {exc}")
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is missing after apt-get install")
-    return CHROMIUM
-
-
 @pytest.fixture(scope="module")
 def ui_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
     """The seeds plus a news article that carries script and onerror injections."""
@@ -87,75 +55,6 @@ def ui_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
     engine = make_engine(tmp, embedder)
     engine.ingest([SEEDS, extra], progress=False)
     return engine
-
-
-@pytest.fixture(scope="module")
-def server_url(ui_engine: Engine) -> Iterator[str]:
-    """The real app (API + UI) served by uvicorn in a background thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(ui_engine), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    """One headless chromium for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=LAUNCH_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Any, server_url: str) -> Iterator[Any]:
-    """A fresh page on the UI, failing the test on any dialog (alert, confirm, prompt)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server_url)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.dialogs = dialogs
-    page.goto(server_url + "/")
-    page.wait_for_selector("#sanad-question textarea")
-    yield page
-    context.close()
-
-
-def ask(page: Any, question: str) -> Any:
-    """Type a question, send it and wait for its finished answer; return that message."""
-    answers = page.locator("#sanad-transcript .sanad-bot:not(.sanad-pending)")
-    before = answers.count()
-    page.fill("#sanad-question textarea", question)
-    page.press("#sanad-question textarea", "Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll("
-        "'#sanad-transcript .sanad-bot:not(.sanad-pending)').length > n",
-        arg=before,
-        timeout=TIMEOUT_MS,
-    )
-    return answers.nth(before)
-
-
-def screenshot(page: Any, name: str) -> None:
-    """Save a full-page screenshot to tests/artifacts/."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 # --- browser tests -----------------------------------------------------------------------------
@@ -317,7 +216,7 @@ def test_filters_restrict_languages_and_documents(ui_engine: Engine) -> None:
     *_, (_, turns, conversation_id, *_rest) = respond(Q_EN, [], None, ["ar"], [])
     citations = turns[-1]["answer"]["citations"]
     assert citations and {c["lang"] for c in citations} == {"ar"}
-    choices = dict(document_choices(ui_engine.store))
+    choices = dict(document_choices(sorted_documents(ui_engine.store)))
     misrata = next(doc_id for title, doc_id in choices.items() if "Misrata" in title)
     *_, (_, turns, same_id, *_rest) = respond(Q_INJECTION, turns, conversation_id, [], [misrata])
     citations = turns[-1]["answer"]["citations"]

@@ -28,6 +28,7 @@ logging.getLogger("pdfminer").setLevel(logging.ERROR)
 _TITLE_CHARS = 200
 _LINE_TOLERANCE = 3.0  # points between the tops of characters on one line
 _WORD_GAP = 0.2  # a gap wider than this many font sizes separates two words
+_LEADING = 1.5  # lines at most this many font sizes apart belong to one paragraph
 _PRESENTATION_FORMS = re.compile("[\ufb00-\ufdff\ufe70-\ufefe]")
 _FILE_NAME = re.compile(
     r"\.(pdf|docx?|odt|rtf|txt|html?|indd|qxd|pptx?|xlsx?)$"  # report.docx, page.html
@@ -100,7 +101,28 @@ def _page_text(chars: list[dict[str, Any]]) -> str:
     units = _units(chars)
     rtl_page = direction([unit.text for unit in units]) == "R"
     lines = cluster_objects(units, lambda u: u.top, _LINE_TOLERANCE)
-    return "\n".join(text for text in (_line_text(line, rtl_page) for line in lines) if text)
+    out: list[str] = []
+    previous: list[_Unit] | None = None
+    for line in lines:
+        text = _line_text(line, rtl_page)
+        if not text:
+            continue
+        if previous is not None and _wraps(previous, line):
+            out[-1] += " " + text  # the same paragraph, wrapped: sentences stay whole
+        else:
+            out.append(text)
+        previous = line
+    return "\n".join(out)
+
+
+def _wraps(above: list[_Unit], below: list[_Unit]) -> bool:
+    """Whether `below` continues the paragraph of `above`: no more than one line's spacing.
+
+    A paragraph break leaves extra space (a margin) or a larger gap than the font's leading.
+    """
+    size = max(max(u.size for u in above), max(u.size for u in below))
+    gap = min(u.top for u in below) - min(u.top for u in above)
+    return 0 < gap <= _LEADING * size
 
 
 def _open(data: bytes) -> PdfReader:
