@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
-PRINT_ARGS = [
+# headless chromium that works on these machines (no sandbox, GPU or network chatter)
+CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -16,8 +17,8 @@ PRINT_ARGS = [
     "--disable-component-update",
     "--no-first-run",
     "--disable-dev-shm-usage",
-    "--no-pdf-header-footer",
 ]
+PRINT_ARGS = [*CHROMIUM_ARGS, "--no-pdf-header-footer"]
 RTL = {"ar"}
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_LANGS = {"000": "id", "001": "en", "002": "ar", "003": "ar", "004": "ar"}

@@ -18,18 +18,10 @@ import pytest
 import uvicorn
 
 from assistant.engine import Engine
+from benchmarks.pdf_pages import CHROMIUM_ARGS as LAUNCH_ARGS
 from benchmarks.served import free_port
 from ui.server import create_app
 
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 60_000
 
