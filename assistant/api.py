@@ -29,6 +29,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.api_errors import (
+    ERRORS,
+    NOT_FOUND,
+    STATUS_CODES,
+    ApiError,
+    ErrorDetail,
+    ErrorResponse,
+    error_body,
+)
+from assistant.api_workspace import workspace_routes
 from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
 from assistant.engine import Engine, validate_question
 from assistant.library import DocumentNotFound
@@ -39,36 +49,7 @@ from index.store import DocRecord, StoreError
 log = logging.getLogger("sanad.api")
 T = TypeVar("T")
 
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_request",
-    429: "too_many_requests",
-    500: "internal_error",
-    503: "store_unavailable",
-}
-
-
 # --- models -------------------------------------------------------------------------------
-class ErrorDetail(BaseModel):
-    """A machine-readable code and a human-readable message."""
-
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    """The body of every error response."""
-
-    error: ErrorDetail
-
-
 class FilterFields(BaseModel):
     """Which passages may be used: languages, documents, sources and a publication-date range."""
 
@@ -244,25 +225,6 @@ class Health(BaseModel):
     error: ErrorDetail | None = None
 
 
-# --- errors -------------------------------------------------------------------------------
-class ApiError(Exception):
-    """An error with an HTTP status, a code and a message for the client."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-
-
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    """The JSON error shape."""
-    return {"error": {"code": code, "message": message}}
-
-
 def _error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -367,16 +329,6 @@ def _sse(event: str, data: Any) -> bytes:
 BEARER = HTTPBearer(
     auto_error=False, description="Required on every /api route when SANAD_API_TOKEN is set."
 )
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or wrong bearer token"},
-    422: {"model": ErrorResponse, "description": "Invalid request"},
-    503: {"model": ErrorResponse, "description": "Chroma is unreachable"},
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "Unknown id"}
-}
-
-
 def _index_state(engine: Engine) -> IndexState | None:
     """The derived index's state, once this process has built one (health never builds it)."""
     if "retriever" not in vars(engine):
@@ -421,7 +373,7 @@ def create_api(engine: Engine) -> FastAPI:
             return _error_response(
                 422, "invalid_request", "the request body is not readable JSON (UTF-8)"
             )
-        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        code = STATUS_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail) if exc.detail else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path}"
@@ -547,7 +499,7 @@ def create_api(engine: Engine) -> FastAPI:
             ]
         )
 
-    # -- citations, documents, conversations --
+    # -- citations, documents --
     @api.get("/citations/{citation_id:path}", response_model=CitationContext, responses=NOT_FOUND)
     async def citation(citation_id: str) -> Any:
         """A citation's quote, its document's metadata and the text around it."""
@@ -624,13 +576,7 @@ def create_api(engine: Engine) -> FastAPI:
             raise ApiError(409, "conflict", f"cannot re-index {doc_id}: {exc.reason}") from exc
         return IngestResult(**dataclasses.asdict(report), summary=report.summary())
 
-    @api.get("/conversations/{conversation_id}", responses=NOT_FOUND)
-    async def conversation(conversation_id: str) -> dict[str, Any]:
-        """A conversation's turns with their answers and citations."""
-        conversations = engine.conversations
-        if not await run_in_threadpool(conversations.exists, conversation_id):
-            raise ApiError(404, "not_found", f"unknown conversation {conversation_id}")
-        return await run_in_threadpool(conversations.export, conversation_id)
+    workspace_routes(api, engine)
 
     # -- ingest (admin) --
     @api.post(

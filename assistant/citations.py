@@ -57,6 +57,9 @@ class Answer(BaseModel):
     mode: Literal["extractive", "llm"] = "extractive"
     notice: str | None = None
     conversation_id: str | None = None
+    turn: int | None = Field(
+        None, description="The answer's 0-based index in its conversation (for feedback)."
+    )
 
 
 class CitationContext(BaseModel):

@@ -1,4 +1,5 @@
-"""The `sanad` command line: ingest, search, and (with later modules) ask, serve, eval."""
+"""The `sanad` command line: ingest, search, ask, cite, chat, conversations, export, feedback,
+serve, eval."""
 
 from __future__ import annotations
 
@@ -215,6 +216,7 @@ def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
     """An interactive conversation with follow-up questions."""
     conversation = engine.conversations.create()
     print("Sanad chat: ask in Arabic, English or Indonesian; follow-ups keep the context.")
+    print(f"Conversation {conversation} (`sanad export {conversation}` saves it).")
     print("Empty line quits.")
     while True:
         try:
@@ -227,6 +229,46 @@ def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
             _print_answer(engine.ask(question, conversation, filters_of(args)), False)
         except ValueError as exc:
             print(f"error: {exc}")
+
+
+def write_out(text: str, output: Path | None) -> None:
+    """Write text to a file (UTF-8) or, without one, to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}", file=sys.stderr)
+
+
+def cmd_conversations(engine: Engine, args: argparse.Namespace) -> int:
+    """List stored conversations, most recently active first (optionally searched)."""
+    total, page = engine.conversations.summaries(" ".join(args.query), 0, args.limit)
+    for c in page:
+        when = dt.datetime.fromtimestamp(c.updated).strftime("%Y-%m-%d %H:%M")
+        print(f"{c.conversation_id}  {when}  {c.turns:>3} answer(s)  {c.title}")
+    print(f"{len(page)} of {total} conversation(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_export(engine: Engine, args: argparse.Namespace) -> int:
+    """Export a conversation with its citations as Markdown or JSON."""
+    from assistant.conversation import ConversationNotFound
+    from assistant.export import conversation_export, to_markdown
+
+    try:
+        done = conversation_export(engine.conversations, args.conversation_id)
+    except ConversationNotFound as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 4
+    text = to_markdown(done) if args.format == "md" else done.model_dump_json(indent=2) + "\n"
+    write_out(text, args.output)
+    return 0
+
+
+def cmd_feedback_export(engine: Engine, args: argparse.Namespace) -> int:
+    """Every feedback record as JSONL (question, answer, citations, settings, verdict)."""
+    write_out("".join(engine.feedback.jsonl()), args.output)
+    return 0
 
 
 def cmd_serve(engine: Engine, args: argparse.Namespace) -> int:
@@ -290,6 +332,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="interactive conversation in the terminal")
     add_filter_arguments(p)
     p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("conversations", help="list stored conversations (newest first)")
+    p.add_argument("query", nargs="*", help="only those containing this text")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.set_defaults(func=cmd_conversations)
+    p = sub.add_parser("export", help="export a conversation with its citations")
+    p.add_argument("conversation_id")
+    p.add_argument("--format", choices=["md", "json"], default="md", help="default md")
+    p.add_argument("-o", "--output", type=Path, default=None, help="file (default: stdout)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("feedback", help="readers' feedback on answers and citations")
+    actions = p.add_subparsers(dest="action", required=True)
+    p = actions.add_parser("export", help="every feedback record as JSONL")
+    p.add_argument("-o", "--output", type=Path, default=None, help="file (default: stdout)")
+    p.set_defaults(func=cmd_feedback_export)
     p = sub.add_parser("serve", help="serve the browser chat and the HTTP API")
     p.add_argument("--host", default=None, help="default SANAD_HOST")
     p.add_argument("--port", type=int, default=None, help="default SANAD_PORT")

@@ -1,4 +1,11 @@
-"""Conversations: follow-up questions in context, and every turn persisted in sqlite."""
+"""Conversations: follow-up questions in context, and every turn persisted in sqlite.
+
+A conversation has a title (its first question until renamed) and its turns; each turn keeps
+the answer with its citations and the settings that produced it (`settings`), so that an
+export or a feedback record says exactly what the reader saw and how it was made. Deleting a
+conversation removes its turns and its feedback in one transaction, with sqlite's
+`secure_delete` so the text does not linger in free pages of the file.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,18 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assistant.citations import Answer
+from index.language import normalize_for_search
 
 FOLLOW_UP_WORDS = 8
+TITLE_CHARS = 120
 _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|"
     r"itu|tersebut|dia|mereka|nya|ini)\b|"
@@ -31,6 +43,36 @@ class Turn(BaseModel):
     standalone: str
     answer: Answer
     created: float
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="What produced the answer (mode, model, retrieval)."
+    )
+
+
+class ConversationSummary(BaseModel):
+    """A conversation as the history list shows it."""
+
+    conversation_id: str
+    title: str
+    created: float = Field(description="Unix time of the conversation's start.")
+    updated: float = Field(description="Unix time of its last answer.")
+    turns: int
+
+
+class ConversationNotFound(KeyError):
+    """An id that names no stored conversation."""
+
+
+def clean_title(title: str) -> str:
+    """A title on one line, at most TITLE_CHARS long; ValueError when it is empty."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in title or "").split())
+    if not text:
+        raise ValueError("the title is empty")
+    return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
+
+
+def _search_key(text: str | None) -> str:
+    """Text folded for the history search (case, NFKC, Arabic letter variants, harakat)."""
+    return normalize_for_search(text or "")
 
 
 def is_follow_up(question: str) -> bool:
@@ -46,12 +88,18 @@ def standalone_question(question: str, history: list[Turn]) -> str:
 
 
 class ConversationStore:
-    """Turns and their citations in sqlite (in the data directory), safe across threads."""
+    """Conversations, their turns and their feedback in sqlite (in the data directory).
+
+    One connection guarded by a lock, so the store is safe across the server's threads.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.create_function("search_key", 1, _search_key, deterministic=True)
         self._lock = threading.Lock()
         with self._lock:
             self._db.executescript(
@@ -65,12 +113,43 @@ class ConversationStore:
                     PRIMARY KEY (conversation_id, n));
                 """
             )
+            self._add_columns("conversations", {"title": "TEXT", "updated": "REAL"})
+            self._add_columns("turns", {"settings": "TEXT NOT NULL DEFAULT '{}'"})
+
+    def _add_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Add the columns a store written by an earlier version lacks."""
+        have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one write transaction (rolled back on error), under the lock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock, for reads."""
+        with self._lock:
+            yield self._db
 
     def create(self) -> str:
         """Start a conversation and return its id."""
         cid = uuid.uuid4().hex
+        now = time.time()
         with self._lock:
-            self._db.execute("INSERT INTO conversations VALUES (?, ?)", (cid, time.time()))
+            self._db.execute(
+                "INSERT INTO conversations (id, created, updated) VALUES (?, ?, ?)",
+                (cid, now, now),
+            )
         return cid
 
     def exists(self, conversation_id: str) -> bool:
@@ -85,34 +164,127 @@ class ConversationStore:
         """The conversation's turns in order (empty for an unknown id)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT n, question, standalone, answer, created FROM turns "
+                "SELECT n, question, standalone, answer, created, settings FROM turns "
                 "WHERE conversation_id = ? ORDER BY n",
                 (conversation_id,),
             ).fetchall()
         return [
-            Turn(n=n, question=q, standalone=s, answer=Answer.model_validate_json(a), created=c)
-            for n, q, s, a, c in rows
+            Turn(
+                n=n,
+                question=q,
+                standalone=s,
+                answer=Answer.model_validate_json(a),
+                created=c,
+                settings=json.loads(settings),
+            )
+            for n, q, s, a, c, settings in rows
         ]
 
-    def add_turn(self, conversation_id: str, question: str, standalone: str, answer: Answer) -> int:
-        """Append a turn (atomically numbered) and return its number."""
-        payload = answer.model_dump_json()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                (n,) = self._db.execute(
-                    "SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
-                    (conversation_id,),
-                ).fetchone()
-                self._db.execute(
-                    "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
-                    (conversation_id, n, question, standalone, payload, time.time()),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def add_turn(
+        self,
+        conversation_id: str,
+        question: str,
+        standalone: str,
+        answer: Answer,
+        settings: dict[str, Any] | None = None,
+    ) -> int:
+        """Append a turn (atomically numbered; `answer.turn` set to its 0-based index) and
+        return its number; the first question becomes the title."""
+        now = time.time()
+        with self.transaction() as db:
+            (n,) = db.execute(
+                "SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE conversation_id = ?",
+                (conversation_id,),
+            ).fetchone()
+            answer.turn = int(n) - 1
+            db.execute(
+                "INSERT INTO turns (conversation_id, n, question, standalone, answer, created, "
+                "settings) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    n,
+                    question,
+                    standalone,
+                    answer.model_dump_json(),
+                    now,
+                    json.dumps(settings or {}, ensure_ascii=False),
+                ),
+            )
+            db.execute(
+                "UPDATE conversations SET updated = ?, title = COALESCE(title, ?) WHERE id = ?",
+                (now, clean_title(question), conversation_id),
+            )
         return int(n)
+
+    _SUMMARY = (
+        "SELECT c.id AS id, COALESCE(c.title, '') AS title, c.created AS created, "
+        "COALESCE(c.updated, c.created) AS updated, "
+        "(SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) AS n_turns "
+        "FROM conversations c"
+    )
+
+    def summaries(
+        self, query: str = "", offset: int = 0, limit: int = 50
+    ) -> tuple[int, list[ConversationSummary]]:
+        """Conversations with at least one turn, most recently active first: the total and one
+        page. `query` keeps those whose title, questions or answers contain it (ignoring case,
+        harakat and Arabic letter variants)."""
+        sql = f"SELECT * FROM ({self._SUMMARY}) AS s WHERE s.n_turns > 0"
+        params: list[Any] = []
+        key = _search_key(query.strip())
+        if key:
+            sql += (
+                " AND (instr(search_key(s.title), ?) > 0 OR EXISTS (SELECT 1 FROM turns t "
+                "WHERE t.conversation_id = s.id AND (instr(search_key(t.question), ?) > 0 "
+                "OR instr(search_key(json_extract(t.answer, '$.text')), ?) > 0)))"
+            )
+            params = [key, key, key]
+        with self._lock:
+            (total,) = self._db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()
+            rows = self._db.execute(
+                f"{sql} ORDER BY s.updated DESC, s.id LIMIT ? OFFSET ?", [*params, limit, offset]
+            ).fetchall()
+        return int(total), [self._summary(row) for row in rows]
+
+    @staticmethod
+    def _summary(row: tuple[Any, ...]) -> ConversationSummary:
+        cid, title, created, updated, n_turns = row
+        return ConversationSummary(
+            conversation_id=cid,
+            title=title or "Untitled conversation",
+            created=created,
+            updated=updated,
+            turns=n_turns,
+        )
+
+    def summary(self, conversation_id: str) -> ConversationSummary:
+        """One conversation's summary, or ConversationNotFound."""
+        with self._lock:
+            row = self._db.execute(
+                f"{self._SUMMARY} WHERE c.id = ?", (conversation_id,)
+            ).fetchone()
+        if row is None:
+            raise ConversationNotFound(f"unknown conversation {conversation_id}")
+        return self._summary(row)
+
+    def rename(self, conversation_id: str, title: str) -> ConversationSummary:
+        """Give a conversation a new title (ValueError when empty; ConversationNotFound)."""
+        title = clean_title(title)
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+            ).rowcount
+        if not changed:
+            raise ConversationNotFound(f"unknown conversation {conversation_id}")
+        return self.summary(conversation_id)
+
+    def delete(self, conversation_id: str) -> ConversationSummary:
+        """Delete a conversation with its turns and feedback; returns what was deleted."""
+        gone = self.summary(conversation_id)
+        with self.transaction() as db:
+            db.execute("DELETE FROM turns WHERE conversation_id = ?", (conversation_id,))
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        return gone
 
     def export(self, conversation_id: str) -> dict:
         """The conversation as JSON-ready data."""

@@ -6,11 +6,13 @@ import time
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.citations import Answer
 from assistant.config import Settings
 from assistant.conversation import ConversationStore, standalone_question
+from assistant.feedback import FeedbackStore
 from assistant.library import IngestOptions, Library
 from assistant.retrieval import Retriever
 from index.derived import load_language_prior
@@ -109,6 +111,32 @@ class Engine:
         """Persisted conversations (sqlite in the data directory)."""
         return ConversationStore(self.settings.data_dir / "conversations.sqlite3")
 
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Readers' verdicts on answers and citations (beside the conversations)."""
+        return FeedbackStore(self.conversations)
+
+    def answer_settings(self, filters: Filters | None) -> dict[str, Any]:
+        """What produces an answer now: answer mode, models, retrieval settings and filters."""
+        s = self.settings
+        llm = s.llm_model or (Path(s.llm_gguf_path).name if s.llm_gguf_path else "")
+        return {
+            "answer_mode": s.answer_mode,
+            "llm_model": llm if s.answer_mode == "llm" else None,
+            "embed_model": self.model_name,
+            "embed_dtype": self.embedder.dtype,
+            "top_k": s.top_k,
+            "candidates": s.candidates,
+            "bm25_weight": s.bm25_weight,
+            "lang_prior_chunks": s.lang_prior_chunks,
+            "max_per_doc": s.max_per_doc,
+            "doc_blend": s.doc_blend,
+            "min_evidence": s.min_evidence,
+            "chunk_tokens": s.chunk_tokens,
+            "chunker": s.chunker,
+            "filters": filters.describe() if filters else {},
+        }
+
     def ask_stream(
         self,
         question: str,
@@ -136,7 +164,9 @@ class Engine:
                     "answer_ms": (time.perf_counter() - started) * 1000,
                 }
                 item.conversation_id = conversation_id
-                conversations.add_turn(conversation_id, question, standalone, item)
+                conversations.add_turn(
+                    conversation_id, question, standalone, item, self.answer_settings(filters)
+                )
             yield item
 
     def ask(

@@ -88,6 +88,17 @@ class Filters:
         """Whether any filter other than the languages applies."""
         return bool(self.doc_ids or self.sources or self.published_after or self.published_before)
 
+    def describe(self) -> dict[str, Any]:
+        """The filters that apply, JSON-ready (empty when nothing is restricted)."""
+        named: dict[str, Any] = {
+            "languages": list(self.langs),
+            "doc_ids": list(self.doc_ids),
+            "sources": list(self.sources),
+            "published_after": self.published_after and self.published_after.isoformat(),
+            "published_before": self.published_before and self.published_before.isoformat(),
+        }
+        return {name: value for name, value in named.items() if value}
+
     def allows(self, doc_id: str, facts: DocFacts) -> bool:
         """Whether a document (its id and filter facts) passes the document filters."""
         if self.doc_ids and doc_id not in self.doc_ids:
