@@ -49,6 +49,7 @@ from index.store import DocRecord, StoreError
 log = logging.getLogger("sanad.api")
 T = TypeVar("T")
 
+
 # --- models -------------------------------------------------------------------------------
 class FilterFields(BaseModel):
     """Which passages may be used: languages, documents, sources and a publication-date range."""
@@ -329,6 +330,8 @@ def _sse(event: str, data: Any) -> bytes:
 BEARER = HTTPBearer(
     auto_error=False, description="Required on every /api route when SANAD_API_TOKEN is set."
 )
+
+
 def _index_state(engine: Engine) -> IndexState | None:
     """The derived index's state, once this process has built one (health never builds it)."""
     if "retriever" not in vars(engine):

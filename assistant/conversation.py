@@ -260,9 +260,7 @@ class ConversationStore:
     def summary(self, conversation_id: str) -> ConversationSummary:
         """One conversation's summary, or ConversationNotFound."""
         with self._lock:
-            row = self._db.execute(
-                f"{self._SUMMARY} WHERE c.id = ?", (conversation_id,)
-            ).fetchone()
+            row = self._db.execute(f"{self._SUMMARY} WHERE c.id = ?", (conversation_id,)).fetchone()
         if row is None:
             raise ConversationNotFound(f"unknown conversation {conversation_id}")
         return self._summary(row)

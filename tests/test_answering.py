@@ -143,8 +143,9 @@ def test_follow_up_uses_the_conversation(tmp_path, embedder):
     first = engine.ask("Did Israeli officers train Haftar's forces in street warfare?")
     follow = engine.ask("Who coordinated it?", conversation_id=first.conversation_id)
     assert follow.grounded and follow.conversation_id == first.conversation_id
-    assert any("Egypt" in c.quote or "Mesir" in c.quote or "مصر" in c.quote
-               for c in follow.citations), follow.text
+    assert any(
+        "Egypt" in c.quote or "Mesir" in c.quote or "مصر" in c.quote for c in follow.citations
+    ), follow.text
     arabic = engine.ask("وماذا عن روسيا؟", conversation_id=first.conversation_id)
     assert arabic.language == "ar"
     turns = engine.conversations.turns(first.conversation_id)

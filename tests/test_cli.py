@@ -47,8 +47,21 @@ def test_search_json_and_batch_in_input_order(cli_env, tmp_path):
     assert one.returncode == 0, one.stderr
     results = json.loads(one.stdout)
     assert len(results) == 3
-    assert set(results[0]) == {"id", "doc_id", "source", "title", "lang", "score", "start",
-                               "end", "text", "site", "published", "url", "page"}
+    assert set(results[0]) == {
+        "id",
+        "doc_id",
+        "source",
+        "title",
+        "lang",
+        "score",
+        "start",
+        "end",
+        "text",
+        "site",
+        "published",
+        "url",
+        "page",
+    }
     batch = tmp_path / "q.jsonl"
     questions = [
         {"id": "q-ar", "question": "من درب قوات حفتر؟"},

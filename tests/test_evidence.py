@@ -49,12 +49,15 @@ ANSWERED = [
         ("August", "Agustus", "أوت"),
         marks=WRONG_SENTENCE_FIRST,
     ),
-    ("Kapan pelatihan militer Israel untuk pasukan Haftar dilakukan?",
-     ("August", "Agustus", "أوت")),
+    (
+        "Kapan pelatihan militer Israel untuk pasukan Haftar dilakukan?",
+        ("August", "Agustus", "أوت"),
+    ),
     ("متى بدأ التعاون بين حفتر والإسرائيليين؟", ("2015",)),
     # cross-lingual: an Indonesian question whose answer is only in Arabic articles
     pytest.param(
-        "Di mana Haftar bertemu agen Mossad secara rahasia?", ("الأردن",),
+        "Di mana Haftar bertemu agen Mossad secara rahasia?",
+        ("الأردن",),
         marks=WRONG_SENTENCE_FIRST,
     ),
 ]

@@ -113,8 +113,17 @@ def test_interrupted_writes_are_repaired(tmp_path, embedder, corpus):
     text = "Orphan text that was never committed. It has two sentences."
     chunks = chunk_text(text, 200)
     orphans = [
-        ChunkRecord(f"deadbeefdeadbeef:{c.n}", "deadbeefdeadbeef", c.n, c.text, "en", "t",
-                    "corpus/x.txt", c.start, c.end)
+        ChunkRecord(
+            f"deadbeefdeadbeef:{c.n}",
+            "deadbeefdeadbeef",
+            c.n,
+            c.text,
+            "en",
+            "t",
+            "corpus/x.txt",
+            c.start,
+            c.end,
+        )
         for c in chunks
     ]
     store.put_chunks(orphans, np.ones((len(orphans), embedder.dim), np.float32), 200)
