@@ -62,12 +62,20 @@ class ConversationNotFound(KeyError):
     """An id that names no stored conversation."""
 
 
+def _one_line(text: str | None) -> str | None:
+    """Text on one line without control characters, at most TITLE_CHARS long; None if blank."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text or "").split())
+    if not line:
+        return None
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+
+
 def clean_title(title: str) -> str:
     """A title on one line, at most TITLE_CHARS long; ValueError when it is empty."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in title or "").split())
-    if not text:
+    line = _one_line(title)
+    if line is None:
         raise ValueError("the title is empty")
-    return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
+    return line
 
 
 def _search_key(text: str | None) -> str:
@@ -115,6 +123,7 @@ class ConversationStore:
             )
             self._add_columns("conversations", {"title": "TEXT", "updated": "REAL"})
             self._add_columns("turns", {"settings": "TEXT NOT NULL DEFAULT '{}'"})
+            self._backfill()
 
     def _add_columns(self, table: str, columns: dict[str, str]) -> None:
         """Add the columns a store written by an earlier version lacks."""
@@ -122,6 +131,23 @@ class ConversationStore:
         for name, kind in columns.items():
             if name not in have:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    def _backfill(self) -> None:
+        """Conversations written by an earlier version (no `updated`) get what new ones have:
+        their first question as title and their last answer's time as `updated`."""
+        rows = self._db.execute(
+            "SELECT c.id, (SELECT t.question FROM turns t WHERE t.conversation_id = c.id "
+            "ORDER BY t.n LIMIT 1), (SELECT MAX(t.created) FROM turns t "
+            "WHERE t.conversation_id = c.id) FROM conversations c WHERE c.updated IS NULL"
+        ).fetchall()
+        if rows:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "UPDATE conversations SET title = COALESCE(title, ?), "
+                "updated = COALESCE(?, created) WHERE id = ?",
+                [(_one_line(question), last, cid) for cid, question, last in rows],
+            )
+            self._db.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -212,7 +238,7 @@ class ConversationStore:
             )
             db.execute(
                 "UPDATE conversations SET updated = ?, title = COALESCE(title, ?) WHERE id = ?",
-                (now, clean_title(question), conversation_id),
+                (now, _one_line(question), conversation_id),
             )
         return int(n)
 
@@ -282,6 +308,8 @@ class ConversationStore:
         with self.transaction() as db:
             db.execute("DELETE FROM turns WHERE conversation_id = ?", (conversation_id,))
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        with self._lock:  # the deleted text is still in the write-ahead log: empty it now
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return gone
 
     def export(self, conversation_id: str) -> dict:

@@ -34,7 +34,10 @@ OPERATIONS = [
     ("GET", "/api/citations/{citation_id}"),
     ("GET", "/api/documents"),
     ("GET", "/api/documents/{doc_id}"),
+    ("GET", "/api/conversations"),
     ("GET", "/api/conversations/{conversation_id}"),
+    ("GET", "/api/conversations/{conversation_id}/export"),
+    ("GET", "/api/feedback"),
     ("POST", "/api/ingest"),
     ("GET", "/healthz"),
 ]
@@ -43,6 +46,9 @@ WRITES = [
     ("POST", "/api/documents"),
     ("DELETE", "/api/documents/{doc_id}"),
     ("POST", "/api/documents/{doc_id}/reindex"),
+    ("PATCH", "/api/conversations/{conversation_id}"),
+    ("DELETE", "/api/conversations/{conversation_id}"),
+    ("POST", "/api/feedback"),
 ]
 
 

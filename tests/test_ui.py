@@ -10,13 +10,9 @@ from fastapi.testclient import TestClient
 from assistant.engine import Engine
 from tests.conftest import SEEDS, make_engine
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
-from ui.app import (
-    document_choices,
-    make_respond,
-    render_article,
-    render_transcript,
-    sorted_documents,
-)
+from ui.app import make_respond
+from ui.pickers import document_choices, sorted_documents
+from ui.render import render_article, render_transcript
 from ui.server import create_app
 
 pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
@@ -131,11 +127,14 @@ def test_marker_opens_article_with_highlight(page: Any, server_url: str) -> None
         assert paragraph.get_attribute("dir") == "auto"
     screenshot(page, "article_highlight.png")
 
-    # A source in the panel opens its article too, and "copy link" copies the API URL.
+    # The drawer covers the sources panel until Escape closes it; a source opens its article
+    # too, and "copy link" copies the API URL.
+    page.keyboard.press("Escape")
     source = page.locator("#sanad-sources li.sanad-source").first
     first_cid = source.get_attribute("data-cid")
     source.locator(".sanad-quote").click()
     page.locator(f'#sanad-article .sanad-article[data-cid="{first_cid}"] mark').wait_for()
+    page.keyboard.press("Escape")
     source.locator("a.sanad-copy").click()
     page.wait_for_function(
         "() => document.querySelector('a.sanad-copy').textContent !== 'copy link'"

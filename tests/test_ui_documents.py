@@ -21,19 +21,18 @@ from index.store import DocRecord
 from tests.conftest import REPO, SEEDS, make_engine
 from tests.test_ui import IMG, Q_EN, SCRIPT
 from tests.ui_browser import ARTIFACTS, TIMEOUT_MS, ask, screenshot
-from ui.app import (
+from ui.app import make_respond
+from ui.documents import (
     DOC_COLUMNS,
     delete_document,
     make_document_action,
-    make_respond,
     make_upload,
     refreshed,
     reindex_document,
-    render_source,
-    render_status,
-    source_choices,
     upload_rows,
 )
+from ui.pickers import source_choices
+from ui.render import render_source, render_status
 
 pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
 PDF_NAME = "نقود-جرش.pdf"  # an Arabic file name: the stored name must be the original one

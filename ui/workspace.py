@@ -1,0 +1,327 @@
+"""The research workspace around the chat: the conversations sidebar (open, search, rename,
+delete), Markdown/JSON downloads of a conversation, and feedback on answers and citations.
+
+Conversations are shared by everyone who reaches the server (Sanad has no user accounts).
+Titles, questions and answers are untrusted: the history list escapes them like the chat.
+Downloads are files written to a private temporary folder whenever the open conversation
+changes, because the browser cannot call the token-guarded export route itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant.conversation import ConversationNotFound, ConversationSummary
+from assistant.engine import Engine
+from assistant.export import conversation_export, to_markdown
+from assistant.feedback import FeedbackRecord, TurnNotFound
+from ui.render import empty_article, render_sources, render_timings, render_transcript
+
+HISTORY_LIMIT = 100
+
+# A click on a conversation in the sidebar opens it.
+HISTORY_JS = """
+element.addEventListener('click', (event) => {
+  const item = event.target.closest('button.sanad-conv');
+  if (!item) return;
+  event.preventDefault();
+  trigger('click', {conversation: item.dataset.conv});
+});
+"""
+
+
+def _when(timestamp: float) -> str:
+    """A timestamp as "YYYY-MM-DD HH:MM" UTC."""
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_conversation_item(summary: ConversationSummary, current: str | None) -> str:
+    """One conversation in the sidebar: its title, number of answers and last activity."""
+    answers = f"{summary.turns} answer{'s' if summary.turns != 1 else ''}"
+    cid = summary.conversation_id
+    return (
+        f'<li><button type="button" class="sanad-conv" data-conv="{escape(cid)}"'
+        f' aria-current="{"true" if cid == current else "false"}">'
+        f'<span class="sanad-conv-title" dir="auto">{escape(summary.title)}</span>'
+        f'<span class="sanad-conv-meta">{answers} · {_when(summary.updated)}</span></button></li>'
+    )
+
+
+def render_history(engine: Engine, query: str | None, current: str | None) -> str:
+    """The sidebar's list: conversations matching `query`, most recently active first."""
+    query = (query or "").strip()
+    total, page = engine.conversations.summaries(query, 0, HISTORY_LIMIT)
+    if not page:
+        empty = f"No conversation mentions “{query}”." if query else "No conversations yet."
+        return f'<div class="sanad-history">{render_note(empty)}</div>'
+    items = "".join(render_conversation_item(s, current) for s in page)
+    more = (
+        f'<p class="sanad-hint">The {len(page)} most recent of {total}; search to find others.</p>'
+        if total > len(page)
+        else ""
+    )
+    return f'<nav class="sanad-history" aria-label="Conversations"><ul>{items}</ul>{more}</nav>'
+
+
+def ui_turns(engine: Engine, conversation_id: str) -> list[dict[str, Any]]:
+    """A stored conversation as the chat's turns, with the feedback already given on them."""
+    verdicts: dict[tuple[int, str | None], FeedbackRecord] = {
+        (r.turn, r.citation_id): r for r in engine.feedback.records(conversation_id)
+    }
+    turns = []
+    for stored in engine.conversations.turns(conversation_id):
+        index = stored.n - 1
+        answer = stored.answer.model_dump(mode="json") | {"turn": index}
+        answer_verdict = verdicts.get((index, None))
+        turns.append(
+            {
+                "question": stored.question,
+                "text": stored.answer.text,
+                "answer": answer,
+                "rating": answer_verdict.rating if answer_verdict else None,
+                "flagged": [
+                    c["id"]
+                    for c in answer["citations"]
+                    if (v := verdicts.get((index, c["id"]))) and v.rating == "down"
+                ],
+            }
+        )
+    return turns
+
+
+def last_answer(turns: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The chat turn of the latest answer (the one the sources panel shows), if any."""
+    return next((t for t in reversed(turns) if t.get("answer")), None)
+
+
+def sources_of(turns: list[dict[str, Any]]) -> str:
+    """The sources panel for the latest answer, with its flagged citations."""
+    turn = last_answer(turns)
+    return render_sources(turn["answer"], turn.get("flagged", [])) if turn else render_sources(None)
+
+
+class ExportFiles:
+    """Markdown and JSON exports of conversations, written to a private temporary folder."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.root = Path(tempfile.mkdtemp(prefix="sanad-exports-"))
+
+    def write(self, conversation_id: str | None) -> tuple[str | None, str | None]:
+        """Fresh (Markdown, JSON) files of the conversation; (None, None) when there is none."""
+        if not conversation_id:
+            return None, None
+        try:
+            export = conversation_export(self.engine.conversations, conversation_id)
+        except ConversationNotFound:
+            return None, None
+        folder = self.root / conversation_id
+        folder.mkdir(exist_ok=True)
+        name = f"sanad-conversation-{conversation_id[:8]}"
+        md, js = folder / f"{name}.md", folder / f"{name}.json"
+        md.write_text(to_markdown(export), encoding="utf-8")
+        js.write_text(export.model_dump_json(indent=2), encoding="utf-8")
+        return str(md), str(js)
+
+    def forget(self, conversation_id: str) -> None:
+        """Remove a deleted conversation's files."""
+        shutil.rmtree(self.root / conversation_id, ignore_errors=True)
+
+    def buttons(self, conversation_id: str | None) -> tuple[Any, Any]:
+        """Updates of the two download buttons (disabled when nothing can be exported)."""
+        md, js = self.write(conversation_id)
+        return gr.update(value=md, interactive=bool(md)), gr.update(value=js, interactive=bool(js))
+
+
+@dataclass
+class Vote:
+    """The verdict the feedback form is about (sent again with the comment)."""
+
+    conversation_id: str
+    turn: int
+    rating: str
+    citation_id: str | None
+
+    def describe(self) -> str:
+        """What the verdict says, for the form's heading."""
+        if self.citation_id:
+            return "Recorded: this passage does not support the statement."
+        return "Recorded: helpful." if self.rating == "up" else "Recorded: not helpful."
+
+
+def vote_of(data: dict[str, Any], conversation_id: str | None) -> Vote | None:
+    """The verdict a feedback button click carries, or None for other clicks."""
+    rating, turn = data.get("feedback"), data.get("turn")
+    if rating not in ("up", "down") or not isinstance(turn, int) or not conversation_id:
+        return None
+    citation = data.get("citation")
+    return Vote(conversation_id, turn, rating, citation if isinstance(citation, str) else None)
+
+
+def apply_vote(turns: list[dict[str, Any]], vote: Vote) -> None:
+    """Show the recorded verdict on its answer or citation in the chat's turns."""
+    for turn in turns:
+        answer = turn.get("answer")
+        if not answer or answer.get("turn") != vote.turn:
+            continue
+        if vote.citation_id is None:
+            turn["rating"] = vote.rating
+        elif vote.citation_id not in turn.setdefault("flagged", []):
+            turn["flagged"].append(vote.citation_id)
+
+
+def record_vote(engine: Engine, vote: Vote, comment: str | None = None) -> str | None:
+    """Store the verdict; returns why it could not be stored, or None."""
+    try:
+        engine.feedback.add(vote.conversation_id, vote.turn, vote.rating, vote.citation_id, comment)
+    except (ConversationNotFound, TurnNotFound, ValueError) as exc:
+        return str(exc.args[0] if exc.args else exc)
+    return None
+
+
+def render_note(message: str) -> str:
+    """A status line in the sidebar or the feedback form."""
+    return f'<p class="sanad-status" dir="auto">{escape(message)}</p>' if message else ""
+
+
+def click_data(evt: gr.EventData) -> dict[str, Any]:
+    """The payload a panel's `trigger('click', {...})` sent."""
+    return evt._data if isinstance(evt._data, dict) else {}
+
+
+class Workspace:
+    """The sidebar's and the feedback form's handlers, bound to an engine.
+
+    `view` returns what the chat shows for a conversation, in the order of the components
+    that `build_ui` passes as outputs: transcript, turns, conversation id, sources, timings,
+    question box, article drawer, title box, Markdown and JSON downloads, history list,
+    feedback form, delete confirmation button, sidebar status line.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.files = ExportFiles(engine)
+
+    def view(self, conversation_id: str | None, query: str | None, note: str = "") -> tuple:
+        """Everything the chat shows for a conversation (None: a new, empty one)."""
+        turns = ui_turns(self.engine, conversation_id) if conversation_id else []
+        last = last_answer(turns)
+        title = self.engine.conversations.summary(conversation_id).title if conversation_id else ""
+        return (
+            render_transcript(turns),
+            turns,
+            conversation_id,
+            sources_of(turns),
+            render_timings(last["answer"] if last else None),
+            "",
+            empty_article(),
+            title,
+            *self.files.buttons(conversation_id),
+            render_history(self.engine, query, conversation_id),
+            gr.update(visible=False),
+            gr.update(visible=False),
+            render_note(note),
+        )
+
+    def open(self, query: str | None, evt: gr.EventData) -> tuple:
+        """Open the conversation clicked in the sidebar, with its turns, sources and verdicts."""
+        conversation_id = str(click_data(evt).get("conversation") or "")
+        if not self.engine.conversations.exists(conversation_id):
+            gr.Warning("That conversation no longer exists.")
+            return self.view(None, query)
+        return self.view(conversation_id, query)
+
+    def new(self, query: str | None) -> tuple:
+        """Start afresh: an empty chat; the history stays."""
+        return self.view(None, query)
+
+    def answered(self, conversation_id: str | None, query: str | None) -> tuple[Any, ...]:
+        """After an answer: the title box, fresh downloads and the history list."""
+        if not conversation_id or not self.engine.conversations.exists(conversation_id):
+            return gr.skip(), *self.files.buttons(None), gr.skip()
+        title = self.engine.conversations.summary(conversation_id).title
+        history = render_history(self.engine, query, conversation_id)
+        return title, *self.files.buttons(conversation_id), history
+
+    def search(self, query: str | None, conversation_id: str | None) -> str:
+        """The history list filtered by the search box."""
+        return render_history(self.engine, query, conversation_id)
+
+    def rename(
+        self, conversation_id: str | None, title: str | None, query: str | None
+    ) -> tuple[Any, ...]:
+        """Give the open conversation the title in the title box."""
+        try:
+            if not conversation_id:
+                raise ValueError("Open or start a conversation first.")
+            summary = self.engine.conversations.rename(conversation_id, title or "")
+        except (ConversationNotFound, ValueError) as exc:
+            gr.Warning(str(exc.args[0] if exc.args else exc))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return (
+            summary.title,
+            *self.files.buttons(conversation_id),
+            render_history(self.engine, query, conversation_id),
+            render_note(f"Renamed to “{summary.title}”."),
+        )
+
+    def ask_delete(self, conversation_id: str | None) -> tuple[Any, Any]:
+        """Name the conversation about to go and show the "Confirm delete" button."""
+        if not conversation_id or not self.engine.conversations.exists(conversation_id):
+            gr.Warning("Open a conversation first.")
+            return gr.update(visible=False), gr.skip()
+        title = self.engine.conversations.summary(conversation_id).title
+        note = f"Delete “{title}” and the feedback on it? Press “Confirm delete”."
+        return gr.update(visible=True), render_note(note)
+
+    def delete(self, conversation_id: str | None, query: str | None) -> tuple:
+        """Delete the open conversation (turns, feedback, downloads); the chat starts afresh."""
+        note = ""
+        if conversation_id:
+            try:
+                summary = self.engine.conversations.delete(conversation_id)
+                note = f"Deleted “{summary.title}”."
+            except ConversationNotFound:
+                note = "That conversation was already deleted."
+            self.files.forget(conversation_id)
+        return self.view(None, query, note)
+
+    def vote(
+        self, turns: list[dict[str, Any]], conversation_id: str | None, evt: gr.EventData
+    ) -> tuple[Any, ...]:
+        """A feedback button: record the verdict at once, mark it, offer a comment box."""
+        vote = vote_of(click_data(evt), conversation_id)
+        if vote is None:
+            return (gr.skip(),) * 6
+        error = record_vote(self.engine, vote)
+        if error:
+            gr.Warning(error)
+            return (gr.skip(),) * 6
+        apply_vote(turns, vote)
+        return (
+            render_transcript(turns),
+            turns,
+            sources_of(turns),
+            gr.update(visible=True),
+            render_note(f"{vote.describe()} Add a comment?"),
+            vote.__dict__,
+        )
+
+    def send(self, pending: dict[str, Any] | None, comment: str | None) -> tuple[Any, Any, Any]:
+        """The feedback form's Send: store the comment with the verdict it is about."""
+        if not pending:
+            return gr.update(visible=False), "", None
+        error = record_vote(self.engine, Vote(**pending), comment)
+        if error:
+            gr.Warning(error)
+            return gr.skip(), gr.skip(), gr.skip()
+        gr.Info("Thank you: your feedback is saved.")
+        return gr.update(visible=False), "", None
