@@ -21,6 +21,9 @@ pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
 CONVERSATIONS = "#sanad-history button.sanad-conv"
 BLOCKQUOTE = re.compile(r"<blockquote>\s*<p>(.*?)</p>\s*</blockquote>", re.S)
 CITATION_ID = re.compile(r"Citation id: `([^`]+)`")
+ON_SCREEN = (
+    "el => { const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; }"
+)
 IN_VIEW = """m => {
   const r = m.getBoundingClientRect();
   const body = m.closest('.sanad-article-body').getBoundingClientRect();
@@ -100,11 +103,13 @@ def test_history_reopens_renames_and_deletes(page: Any, server_url: str) -> None
     conversation_button(page, "Haftar training — checked").wait_for()
     assert "Haftar training — checked" in listed(server_url, page).values()
 
-    # Search narrows the list (Arabic letter variants fold: حفتر matches the Arabic title).
+    # Search narrows the list; Arabic matches without its harakat.
     page.fill("#sanad-history-search textarea, #sanad-history-search input", "checked")
     page.wait_for_function(
         f"() => document.querySelectorAll('{CONVERSATIONS}').length === 1", timeout=TIMEOUT_MS
     )
+    page.fill("#sanad-history-search textarea, #sanad-history-search input", "يدرب")
+    conversation_button(page, Q_AR).wait_for()  # "يدرّب" without its shadda
     page.fill("#sanad-history-search textarea, #sanad-history-search input", "")
     page.wait_for_function(
         f"() => document.querySelectorAll('{CONVERSATIONS}').length >= 2", timeout=TIMEOUT_MS
@@ -202,11 +207,11 @@ def test_marker_opens_the_article_beside_the_answer(page: Any) -> None:
     drawer.wait_for(state="visible")
     mark = drawer.locator("mark")
     assert mark.evaluate(IN_VIEW), "the highlighted span is not in the viewport"
-    assert answer.evaluate(
-        "el => { const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; }"
-    ), "the answer left the viewport"
+    assert answer.evaluate(ON_SCREEN), "the answer left the viewport"
+    beside = "([a, d]) => a.getBoundingClientRect().right <= d.getBoundingClientRect().left + 1"
+    assert page.evaluate(beside, [answer.element_handle(), drawer.element_handle()])
     assert drawer.evaluate("el => document.activeElement === el")
-    screenshot(page, "workspace_drawer.png")
+    screenshot(page, "workspace_drawer.png", full_page=False)
 
     page.keyboard.press("Escape")
     drawer.wait_for(state="hidden")

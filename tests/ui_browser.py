@@ -90,7 +90,7 @@ def ask(page: Any, question: str) -> Any:
     return answers.nth(before)
 
 
-def screenshot(page: Any, name: str) -> None:
-    """Save a full-page screenshot to tests/artifacts/."""
+def screenshot(page: Any, name: str, full_page: bool = True) -> None:
+    """Save a screenshot (of the whole page, or of the viewport) to tests/artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)

@@ -268,9 +268,9 @@ def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
                 date_to = gr.DateTime(
                     include_time=False, type="string", label="To", elem_id="sanad-to"
                 )
-        with gr.Column(scale=2):
+        with gr.Column(scale=2, elem_id="sanad-side-column"):
             sources = html_panel(render_sources(None), "sanad-sources", CLICK_JS)
-            article = html_panel(empty_article(), "sanad-article", DRAWER_JS)
+    article = html_panel(empty_article(), "sanad-article", DRAWER_JS)  # a fixed drawer
 
     outputs = [transcript, turns, conversation, sources, timings, question]
     inputs = [question, turns, conversation, langs, doc_filter, source_filter, date_from, date_to]

@@ -165,10 +165,18 @@ element.addEventListener('keydown', (event) => {
 });
 """
 
-# The article drawer: shown, focused and scrolled to its highlight whenever a citation opens;
-# Escape or the close button hides it and gives focus back to the marker or source.
+# The article drawer: shown over the sources column (so the answer stays in view beside it),
+# focused and scrolled to its highlight whenever a citation opens; Escape or the close button
+# hides it and gives focus back to the marker or source.
 DRAWER_JS = """
 const drawer = () => element.querySelector('.sanad-drawer');
+const place = (open) => {
+  const column = document.querySelector('#sanad-side-column');
+  if (!column || innerWidth < 900) return;  // narrow screens: the CSS width
+  const left = Math.min(column.getBoundingClientRect().left, innerWidth - 480);
+  open.style.left = Math.max(0, left) + 'px';
+  open.style.width = 'auto';
+};
 const close = () => {
   const open = drawer();
   if (!open || open.hidden) return;
@@ -180,6 +188,7 @@ watch('value', () => {
   const open = drawer();
   if (!open) return;
   open.hidden = false;
+  place(open);
   const mark = open.querySelector('mark');
   if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest', behavior: 'instant'});
   open.focus({preventScroll: true});
