@@ -38,6 +38,7 @@ from assistant.api_errors import (
     ErrorResponse,
     error_body,
 )
+from assistant.api_text import Text
 from assistant.api_workspace import workspace_routes
 from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
 from assistant.engine import Engine, validate_question
@@ -59,8 +60,8 @@ class FilterFields(BaseModel):
     languages: list[Literal["ar", "en", "id"]] | None = Field(
         None, description="Only passages in these languages."
     )
-    doc_ids: list[str] | None = Field(None, description="Only passages of these documents.")
-    sources: list[str] | None = Field(
+    doc_ids: list[Text] | None = Field(None, description="Only passages of these documents.")
+    sources: list[Text] | None = Field(
         None,
         description='Only documents from these sources: a site name ("Reuters"), a host '
         '("reuters.com"), a file or folder as ingested ("seeds"), or a URL.',
@@ -91,15 +92,15 @@ class FilterFields(BaseModel):
 class AskRequest(FilterFields):
     """A question, optionally within a conversation and restricted by filters."""
 
-    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
-    conversation_id: str | None = Field(None, description="Continue this conversation.")
+    question: Text = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
+    conversation_id: Text | None = Field(None, description="Continue this conversation.")
     stream: bool = Field(False, description="Answer as server-sent events (delta, answer).")
 
 
 class SearchRequest(FilterFields):
     """A question whose best passages are wanted, without an answer."""
 
-    question: str = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
+    question: Text = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
     k: int = Field(5, ge=1, le=100, description="How many passages.")
 
 
@@ -185,7 +186,7 @@ class IngestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    paths: list[str] = Field(min_length=1, description="Files or folders on the server.")
+    paths: list[Text] = Field(min_length=1, description="Files or folders on the server.")
     sync: bool = Field(False, description="Also remove documents whose files are gone.")
 
 

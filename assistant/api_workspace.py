@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from assistant.api_errors import NOT_FOUND, ApiError
+from assistant.api_text import Text
 from assistant.conversation import TITLE_CHARS, ConversationNotFound, ConversationSummary
 from assistant.engine import Engine
 from assistant.export import ConversationExport, conversation_export, to_markdown
@@ -24,6 +25,9 @@ from assistant.feedback import COMMENT_CHARS, FeedbackRecord, TurnNotFound
 T = TypeVar("T")
 MARKDOWN = "text/markdown; charset=utf-8"
 JSONL = "application/x-ndjson"
+
+
+MAX_OFFSET = 1_000_000_000
 
 
 class ConversationPage(BaseModel):
@@ -40,7 +44,7 @@ class RenameRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(description=f"The new title (1 to {TITLE_CHARS} characters kept).")
+    title: Text = Field(description=f"The new title (1 to {TITLE_CHARS} characters kept).")
 
 
 class FeedbackRequest(BaseModel):
@@ -48,14 +52,14 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    conversation_id: str
+    conversation_id: Text
     turn: int = Field(ge=0, description="The answer's 0-based index in its conversation.")
     rating: Literal["up", "down"] = Field(
         description="up: helpful; down: not helpful, or (with citation_id) the passage does "
         "not support the statement."
     )
-    citation_id: str | None = Field(None, description="One of the answer's citation ids.")
-    comment: str | None = Field(None, max_length=COMMENT_CHARS)
+    citation_id: Text | None = Field(None, description="One of the answer's citation ids.")
+    comment: Text | None = Field(None, max_length=COMMENT_CHARS)
 
 
 class FeedbackList(BaseModel):
@@ -89,7 +93,7 @@ def workspace_routes(api: APIRouter, engine: Engine) -> None:
                 description="Only those whose title, questions or answers contain this text.",
             ),
         ] = "",
-        offset: Annotated[int, Query(ge=0, description="Skip this many.")] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many.")] = 0,
         limit: Annotated[int, Query(ge=1, le=500, description="Return at most this many.")] = 50,
     ) -> ConversationPage:
         """The conversation history, most recently active first, optionally searched."""

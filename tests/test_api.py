@@ -217,6 +217,20 @@ def test_bad_questions_and_bodies_are_422(client):
     assert_error(client.post("/api/ask", json=["question"]), 422, "invalid_request")
 
 
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/api/ask", '{"question": "\\ud800 Who trained Haftar?"}'),
+        ("/api/search", '{"question": "Who?", "sources": ["\\udfff"]}'),
+        ("/api/feedback", '{"conversation_id": "\\ud83d", "turn": 0, "rating": "up"}'),
+    ],
+)
+def test_lone_surrogates_in_json_are_422(client, route, body):
+    # JSON may escape half a surrogate pair; the tokenizer and sqlite would fail with a 500.
+    response = client.post(route, content=body, headers={"content-type": "application/json"})
+    assert "surrogate" in assert_error(response, 422, "invalid_request")
+
+
 def test_unknown_ids_are_404(client):
     assert "no document" in assert_error(
         client.get("/api/citations/0123456789abcdef:0-10"), 404, "not_found"
