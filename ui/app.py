@@ -104,7 +104,11 @@ def build_ui(engine: Engine, examples: Sequence[str] | None = None) -> gr.Blocks
     """The Gradio app: the conversations sidebar, the chat (answers, sources, the article in a
     drawer, feedback), then the documents."""
     workspace = Workspace(engine)
-    with gr.Blocks(title="Sanad — news answers with exact citations") as blocks:
+    # Gradio keeps a copy of every file it serves (exports, uploads); these copies go after an
+    # hour and on restart, so a deleted conversation's download does not outlive it.
+    with gr.Blocks(
+        title="Sanad — news answers with exact citations", delete_cache=(600, 3600)
+    ) as blocks:
         gr.Markdown("## Sanad · سند\nAnswers from the news corpus, each statement cited.")
         sidebar = build_sidebar(engine)
         with gr.Tabs():

@@ -113,7 +113,8 @@ class ExportFiles:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.root = Path(tempfile.mkdtemp(prefix="sanad-exports-"))
+        self._folder = tempfile.TemporaryDirectory(prefix="sanad-exports-")  # gone at exit
+        self.root = Path(self._folder.name)
 
     def write(self, conversation_id: str | None) -> tuple[str | None, str | None]:
         """Fresh (Markdown, JSON) files of the conversation; (None, None) when there is none."""
