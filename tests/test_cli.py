@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,74 @@ def test_ingest_a_feed_file_twice(cli_env, tmp_path):
     broken.write_text("<rss><channel><item>", encoding="utf-8")
     bad = sanad(["ingest", "--quiet", "--feed", str(broken)], cli_env)
     assert bad.returncode == 0 and "not a valid RSS/Atom feed" in bad.stderr
+
+
+# --- conversations, export, feedback ------------------------------------------------------------
+ASK_EN = "Who trained Haftar's militias in street warfare?"
+
+
+@pytest.fixture(scope="module")
+def asked(cli_env) -> dict:
+    """One answer asked from the command line (its conversation is stored in the data dir)."""
+    run = sanad(["ask", ASK_EN, "--json"], cli_env)
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert answer["grounded"] and answer["citations"] and answer["conversation_id"]
+    return answer
+
+
+def test_conversations_lists_and_searches(cli_env, asked):
+    cid = asked["conversation_id"]
+    run = sanad(["conversations"], cli_env)
+    assert run.returncode == 0, run.stderr
+    (line,) = [line for line in run.stdout.splitlines() if line.startswith(cid)]
+    assert line.endswith(f"  {ASK_EN}") and "  1 answer(s)  " in line
+    assert re.search(r"^\d+ of \d+ conversation\(s\)$", run.stderr.strip())
+    found = sanad(["conversations", "HAFTAR'S", "militias", "--limit", "5"], cli_env)
+    assert found.returncode == 0 and cid in found.stdout
+    none = sanad(["conversations", "no such words anywhere"], cli_env)
+    assert none.returncode == 0 and none.stdout == ""
+    assert none.stderr.strip() == "0 of 0 conversation(s)"
+
+
+def test_export_markdown_to_a_file_and_json_to_stdout(cli_env, asked, tmp_path):
+    cid, ids = asked["conversation_id"], [c["id"] for c in asked["citations"]]
+    out = tmp_path / "conversation.md"
+    run = sanad(["export", cid, "--format", "md", "-o", str(out)], cli_env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "" and str(out) in run.stderr
+    md = out.read_text(encoding="utf-8")
+    assert md.startswith(f"# {ASK_EN}\n") and f"`{cid}`" in md
+    assert all(f"- Citation id: `{i}`" in md for i in ids)
+    run = sanad(["export", cid, "--format", "json"], cli_env)
+    assert run.returncode == 0, run.stderr
+    export = json.loads(run.stdout)
+    assert export["conversation_id"] == cid and export["title"] == ASK_EN
+    (turn,) = export["turns"]
+    assert turn["answer"] == asked["text"] and turn["citations"] == asked["citations"]
+
+
+def test_export_of_an_unknown_conversation_exits_4(cli_env, tmp_path):
+    out = tmp_path / "nothing.md"
+    run = sanad(["export", "no-such-conversation", "-o", str(out)], cli_env)
+    assert run.returncode == 4 and run.stdout == ""
+    assert run.stderr.strip() == "error: unknown conversation no-such-conversation"
+    assert not out.exists()
+
+
+def test_feedback_export_writes_jsonl(cli_env, asked, tmp_path):
+    from assistant.conversation import ConversationStore
+    from assistant.feedback import FeedbackStore
+
+    cid, cited = asked["conversation_id"], asked["citations"][0]
+    store = ConversationStore(Path(cli_env["SANAD_DATA_DIR"]) / "conversations.sqlite3")
+    FeedbackStore(store).add(cid, 0, "down", cited["id"], "the passage says something else")
+    out = tmp_path / "feedback.jsonl"
+    run = sanad(["feedback", "export", "-o", str(out)], cli_env)
+    assert run.returncode == 0, run.stderr
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert (record["conversation_id"], record["turn"], record["rating"]) == (cid, 0, "down")
+    assert record["citation_id"] == cited["id"] and record["citation"] == cited
+    assert record["question"] == ASK_EN and record["answer"] == asked["text"]
+    assert record["comment"] == "the passage says something else"
+    assert record["settings"]["answer_mode"] == "extractive"
