@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.scale
 	$(BIN)/python -m benchmarks.language_id
 	$(BIN)/python -m benchmarks.ingestion
+	$(BIN)/python -m benchmarks.workspace
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

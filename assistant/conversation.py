@@ -122,7 +122,9 @@ class ConversationStore:
                 """
             )
             self._add_columns("conversations", {"title": "TEXT", "updated": "REAL"})
-            self._add_columns("turns", {"settings": "TEXT NOT NULL DEFAULT '{}'"})
+            self._add_columns(
+                "turns", {"settings": "TEXT NOT NULL DEFAULT '{}'", "search_text": "TEXT"}
+            )
             self._backfill()
 
     def _add_columns(self, table: str, columns: dict[str, str]) -> None:
@@ -134,7 +136,12 @@ class ConversationStore:
 
     def _backfill(self) -> None:
         """Conversations written by an earlier version (no `updated`) get what new ones have:
-        their first question as title and their last answer's time as `updated`."""
+        their first question as title and their last answer's time as `updated`; turns get
+        their folded search text."""
+        self._db.execute(
+            "UPDATE turns SET search_text = search_key(question || char(10) || "
+            "COALESCE(json_extract(answer, '$.text'), '')) WHERE search_text IS NULL"
+        )
         rows = self._db.execute(
             "SELECT c.id, (SELECT t.question FROM turns t WHERE t.conversation_id = c.id "
             "ORDER BY t.n LIMIT 1), (SELECT MAX(t.created) FROM turns t "
@@ -225,7 +232,7 @@ class ConversationStore:
             answer.turn = int(n) - 1
             db.execute(
                 "INSERT INTO turns (conversation_id, n, question, standalone, answer, created, "
-                "settings) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "settings, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     n,
@@ -234,6 +241,7 @@ class ConversationStore:
                     answer.model_dump_json(),
                     now,
                     json.dumps(settings or {}, ensure_ascii=False),
+                    _search_key(f"{question}\n{answer.text}"),
                 ),
             )
             db.execute(
@@ -258,19 +266,23 @@ class ConversationStore:
         sql = f"SELECT * FROM ({self._SUMMARY}) AS s WHERE s.n_turns > 0"
         params: list[Any] = []
         key = _search_key(query.strip())
-        if key:
+        if key:  # each turn's folded question and answer are stored (search_text)
             sql += (
                 " AND (instr(search_key(s.title), ?) > 0 OR EXISTS (SELECT 1 FROM turns t "
-                "WHERE t.conversation_id = s.id AND (instr(search_key(t.question), ?) > 0 "
-                "OR instr(search_key(json_extract(t.answer, '$.text')), ?) > 0)))"
+                "WHERE t.conversation_id = s.id AND instr(t.search_text, ?) > 0))"
             )
-            params = [key, key, key]
+            params = [key, key]
         with self._lock:
-            (total,) = self._db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()
             rows = self._db.execute(
-                f"{sql} ORDER BY s.updated DESC, s.id LIMIT ? OFFSET ?", [*params, limit, offset]
+                f"SELECT *, COUNT(*) OVER () FROM ({sql}) ORDER BY updated DESC, id "
+                "LIMIT ? OFFSET ?",
+                [*params, limit, offset],
             ).fetchall()
-        return int(total), [self._summary(row) for row in rows]
+            if rows:
+                total = rows[0][-1]
+            else:
+                (total,) = self._db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()
+        return int(total), [self._summary(row[:-1]) for row in rows]
 
     @staticmethod
     def _summary(row: tuple[Any, ...]) -> ConversationSummary:

@@ -267,6 +267,7 @@ def test_a_store_from_before_titles_and_settings_is_migrated(tmp_path, asked):
     assert page[0].title == ASK["en"]  # its first question, as for new conversations
     assert page[0].updated == started + 120  # its last answer
     assert found(store, "haftar's militias") == {"old-conversation"}
+    assert found(store, "COORDINATED") == {"old-conversation"}  # the 2nd question, backfilled
     turns = store.turns("old-conversation")
     assert [t.settings for t in turns] == [{}, {}]
     assert turns[0].answer.citations == asked["en"].citations

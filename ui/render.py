@@ -26,7 +26,10 @@ _MARKER_RUN = re.compile(r"(?:\[\d{1,3}\])+")
 _NUMBER = re.compile(r"\d+")
 
 CSS = """
-#sanad-question textarea { unicode-bidi: plaintext; text-align: start; }
+#sanad-question textarea, #sanad-conv-title input, #sanad-conv-title textarea,
+#sanad-history-search input, #sanad-history-search textarea, #sanad-feedback-comment textarea {
+  unicode-bidi: plaintext; text-align: start;
+}
 .sanad-chat { display: flex; flex-direction: column; gap: 10px; padding: 4px; }
 .sanad-empty { color: var(--body-text-color-subdued); padding: 12px; }
 .sanad-hint { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0 0 6px 0; }
