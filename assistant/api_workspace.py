@@ -178,9 +178,9 @@ def workspace_routes(api: APIRouter, engine: Engine) -> None:
         ] = "json",
     ) -> Response:
         """Every feedback record with its question, answer, citations and settings."""
-        records = await run_in_threadpool(engine.feedback.records, conversation_id)
         if format == "jsonl":
-            body = "".join(r.model_dump_json() + "\n" for r in records)
+            body = "".join(await run_in_threadpool(list, engine.feedback.jsonl(conversation_id)))
             return Response(body, media_type=JSONL, headers=attachment("sanad-feedback.jsonl"))
+        records = await run_in_threadpool(engine.feedback.records, conversation_id)
         listed = FeedbackList(total=len(records), feedback=records)
         return JSONResponse(listed.model_dump(mode="json"))

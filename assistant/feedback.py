@@ -154,7 +154,8 @@ class FeedbackStore:
             rows = db.execute(sql + " ORDER BY created, rowid", params).fetchall()
         return [FeedbackRecord.model_validate_json(row[0]) for row in rows]
 
-    def jsonl(self) -> Iterator[str]:
-        """Every record as one JSON line (UTF-8 text, no ASCII escapes), oldest first."""
-        for record in self.records():
+    def jsonl(self, conversation_id: str | None = None) -> Iterator[str]:
+        """Every record (or one conversation's) as one JSON line (UTF-8 text, no ASCII
+        escapes), oldest first."""
+        for record in self.records(conversation_id):
             yield record.model_dump_json() + "\n"

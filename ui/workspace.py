@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -313,7 +313,7 @@ class Workspace:
             sources_of(turns),
             gr.update(visible=True),
             render_note(f"{vote.describe()} Add a comment?"),
-            vote.__dict__,
+            asdict(vote),
         )
 
     def send(self, pending: dict[str, Any] | None, comment: str | None) -> tuple[Any, Any, Any]:
