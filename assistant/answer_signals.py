@@ -276,13 +276,36 @@ def _has_time(sentence: str) -> bool:
     return bool(_AR_AMBIGUOUS_MONTH.search(normalize_digits(normalize_for_search(sentence))))
 
 
+# A year in a date ("in 2019", "September 2019", "musim panas 2018", "عام 2019") is a time,
+# not a quantity.
+_DATE_CUES = {
+    "May",
+    *"in since until till by from of on during summer winter spring autumn".split(),
+    *"tahun pada dalam sejak hingga sampai panas dingin semi gugur".split(),
+}
+_DATE_WORDS = "|".join(sorted(_LATIN_CALENDAR | _DATE_CUES, key=len, reverse=True))
+_AR_DATE_WORDS = "عام|سنة|العام|منذ|في|حتى|صيف|الصيف|شتاء|الشتاء|ربيع|الربيع|خريف|الخريف"
+_DATED_YEAR = re.compile(
+    rf"(?:\b(?:{_DATE_WORDS})\W{{1,3}}|(?:{_AR_DATE_WORDS})\s+)(?:1[0-9]{{3}}|20[0-9]{{2}})(?![0-9])",
+    re.IGNORECASE,
+)
+# "One such meeting", "one of them", "Satu pertemuan": a determiner, not a count.
+_NOT_A_COUNT = re.compile(
+    r"^\W*(?:one|satu)\b|\bone\s+(?:of|such|another|day|side|hand)\b|\bsatu\s+(?:dari|di antara)\b",
+    re.IGNORECASE,
+)
+
+
 def _has_number(sentence: str, lang: str) -> bool:
-    if re.search(r"[0-9]", _REFERENCE.sub(" ", normalize_digits(sentence))):
+    """Whether the sentence states a quantity: digits other than a dated year, or a number word."""
+    text = _REFERENCE.sub(" ", normalize_digits(sentence))
+    text = _NOT_A_COUNT.sub(" ", _DATED_YEAR.sub(" ", text))
+    if re.search(r"[0-9]", text):
         return True
-    words = _words(sentence)
+    words = _words(text)
     vocabulary = _NUMBER_WORDS.get(lang)
     if vocabulary is None:
-        return any(_has_number(sentence, known) for known in _NUMBER_WORDS)
+        return any(_has_number(text, known) for known in _NUMBER_WORDS)
     if lang == "ar":
         return _arabic_in(words, vocabulary) or any(w.endswith(("مائة", "مئة")) for w in words)
     return any(w in vocabulary for w in words)

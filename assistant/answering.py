@@ -10,7 +10,10 @@ import time
 from collections.abc import Iterator
 from typing import Protocol
 
+import numpy as np
+
 from assistant.citations import Answer, Citation, citation_id
+from assistant.corroboration import Corroborator, shipped_corroborator
 from assistant.evidence import Candidate, EvidenceScorer
 from assistant.messages import NO_EVIDENCE, say
 from assistant.retrieval import Retriever, ScoredChunk
@@ -67,7 +70,14 @@ def abstain(question: str, language: str, mode: str = "extractive") -> Answer:
 
 
 class ExtractiveAnswerer:
-    """Quotes the sentence that answers first, then other strong points; abstains otherwise."""
+    """Quotes the sentence that answers first, then other points that answer; abstains otherwise.
+
+    Each line is one point: the sentence quoted (in the asker's language when some article
+    says it in that language) and a marker for every other article whose sentence says the
+    same thing (assistant/corroboration.py). A sentence that says what a line already says
+    is never a line of its own, and a line after the first appears only when the evidence
+    decision holds for it too.
+    """
 
     mode = "extractive"
 
@@ -76,27 +86,41 @@ class ExtractiveAnswerer:
         retriever: Retriever,
         min_score: float,
         max_points: int = 3,
-        same_point: float = 0.22,
+        line_min: float | None = None,
         duplicate: float = 0.9,
-        point_margin: float = 0.04,
-        support_margin: float = 0.3,
         scorer: EvidenceScorer | None = None,
+        corroborator: Corroborator | None = None,
     ) -> None:
         self.scorer = scorer or EvidenceScorer(retriever)
+        self.corroborator = corroborator or shipped_corroborator()
         self.min_score = min_score
         self.max_points = max_points
-        self.same_point = same_point
+        self.line_min = min_score if line_min is None else line_min
         self.duplicate = duplicate
-        self.support_margin = support_margin
-        self.point_margin = point_margin
 
     def decide(
         self, question: str, language: str, passages: list[ScoredChunk]
     ) -> tuple[list[Candidate], Candidate | None, float]:
         """The scored sentences, the one that answers (None: abstain) and the evidence."""
         sentences = self.scorer.candidates(question, language, passages) if passages else []
-        best, evidence = self.scorer.assess(sentences)
-        return sentences, best if evidence >= self.min_score else None, evidence
+        return sentences, *self.choose(sentences)
+
+    def choose(self, sentences: list[Candidate]) -> tuple[Candidate | None, float]:
+        """The sentence whose point answers best, and the evidence (None below min_score)."""
+        if not sentences:
+            return None, 0.0
+        pooled = _pooled_logits(sentences, self.same_point(sentences), self.corroborator.threshold)
+        chosen = int(np.argmax(pooled))
+        evidence = float(self.scorer.line_evidence(sentences)[chosen])
+        return (sentences[chosen] if evidence >= self.min_score else None), evidence
+
+    def same_point(self, sentences: list[Candidate]) -> np.ndarray:
+        """P[i, j] that sentences i and j say the same thing (near-copies count as 1)."""
+        same = self.corroborator.probabilities(sentences)
+        vectors = np.vstack([s.centred for s in sentences])
+        same = np.maximum(same, (vectors @ vectors.T >= self.duplicate).astype(float))
+        np.fill_diagonal(same, 0.0)
+        return same
 
     def answer(self, question: str, language: str, passages: list[ScoredChunk]) -> Answer:
         """Quote the evidence sentences with their markers, or abstain."""
@@ -104,18 +128,29 @@ class ExtractiveAnswerer:
         sentences, best, evidence = self.decide(question, language, passages)
         if best is None:
             return abstain(question, language).model_copy(update={"evidence": evidence})
+        answer = self.compose(question, language, sentences, best, evidence)
+        answer.timings_ms = {"compose_ms": (time.perf_counter() - started) * 1000}
+        return answer
+
+    def compose(
+        self,
+        question: str,
+        language: str,
+        sentences: list[Candidate],
+        best: Candidate,
+        evidence: float,
+    ) -> Answer:
+        """The grounded answer: one line per point, each with the markers of its sources."""
         citations: list[Citation] = []
         lines: list[str] = []
-        for group in self._points(sentences, best):
-            markers = []
-            for sentence in group:
-                n = len(citations) + 1
+        for group in self.points(sentences, best, language):
+            for i, sentence in enumerate(group):
                 start, end = sentence.start, sentence.end
-                if sentence is group[0]:
+                if i == 0:
                     end = continued_end(sentence.chunk.text, start, end)
-                citations.append(make_citation(n, sentence.chunk, start, end))
-                markers.append(f"[{n}]")
-            lines.append(f"“{citations[-len(group)].quote}” {''.join(markers)}")
+                citations.append(make_citation(len(citations) + 1, sentence.chunk, start, end))
+            markers = "".join(f"[{c.n}]" for c in citations[-len(group) :])
+            lines.append(f"“{citations[-len(group)].quote}” {markers}")
         return Answer(
             question=question,
             language=language,
@@ -123,7 +158,6 @@ class ExtractiveAnswerer:
             grounded=True,
             citations=citations,
             evidence=evidence,
-            timings_ms={"compose_ms": (time.perf_counter() - started) * 1000},
         )
 
     def stream(
@@ -134,39 +168,80 @@ class ExtractiveAnswerer:
         yield answer.text
         yield answer
 
-    def _points(self, sentences: list[Candidate], best: Candidate) -> list[list[Candidate]]:
-        """The answering sentence, then other strong distinct ones, each with its support.
+    def points(
+        self, sentences: list[Candidate], best: Candidate, language: str
+    ) -> list[list[Candidate]]:
+        """Lines as groups of sentences saying one thing, the one to quote first in each.
 
-        The same point in another article (compared on language-centred vectors, so that a
-        translation is as close as a paraphrase) is cited on the same line.
+        The first line is the answering sentence's point; further lines are the next
+        sentences (by the sentence model) whose own evidence decision holds. A candidate
+        that says what a line already says joins that line as a marker (one per article).
         """
-        top = sentences[0].rank
-        heads: list[Candidate] = [best]
-        for sentence in sentences:
-            if len(heads) == self.max_points or sentence.rank < top - self.point_margin:
-                break
-            if all(_similar(h, sentence) < self.duplicate for h in heads):
-                heads.append(sentence)
-        used = {id(h) for h in heads}
-        groups = []
-        for head in heads:
-            group = [head]
-            for doc_id in dict.fromkeys(s.chunk.doc_id for s in sentences):
-                others = [
-                    s
-                    for s in sentences
-                    if s.chunk.doc_id == doc_id
-                    and id(s) not in used
-                    and s.rank >= head.rank - self.support_margin
-                ]
-                if doc_id == head.chunk.doc_id or not others:
-                    continue
-                match = max(others, key=lambda s: _similar(s, head))
-                if _similar(match, head) >= self.same_point:
-                    group.append(match)  # the same point in another article: cite it too
-                    used.add(id(match))
+        index = {id(s): i for i, s in enumerate(sentences)}
+        same = self.same_point(sentences)
+        line_p = self.scorer.line_evidence(sentences, alone=True)
+        pooled = _pooled_logits(sentences, same, self.corroborator.threshold)
+        ordered = [index[id(best)]] + [
+            i
+            for i in np.argsort(-pooled, kind="stable").tolist()
+            if sentences[i] is not best and line_p[i] >= self.line_min
+        ]
+        groups: list[list[int]] = []
+        used: set[int] = set()
+        for head in ordered:
+            if head in used:
+                continue
+            joined = next(
+                (g for g in groups if same[g, head].max() >= self.corroborator.threshold), None
+            )
+            if joined is not None:  # the same point as a line already given: its marker
+                if sentences[head].chunk.doc_id not in {sentences[m].chunk.doc_id for m in joined}:
+                    joined.append(head)
+                used.add(head)
+                continue
+            if len(groups) == self.max_points:
+                continue
+            group = [head, *self._support(sentences, same[head], head, used)]
+            used.update(group)
             groups.append(group)
-        return groups
+        return [_asker_first([sentences[i] for i in g], language) for g in groups]
+
+    def _support(
+        self, sentences: list[Candidate], same: np.ndarray, head: int, used: set[int]
+    ) -> list[int]:
+        """Per other article, its sentence most likely to say what the head says, if likely."""
+        best: dict[str, int] = {}
+        for j, s in enumerate(sentences):
+            doc = s.chunk.doc_id
+            if j in used or doc == sentences[head].chunk.doc_id:
+                continue
+            if same[j] >= self.corroborator.threshold and (
+                doc not in best or same[j] > same[best[doc]]
+            ):
+                best[doc] = j
+        return sorted(best.values(), key=lambda j: -same[j])
+
+
+def _pooled_logits(sentences: list[Candidate], same: np.ndarray, threshold: float) -> np.ndarray:
+    """Each sentence's logit joined with its best-scored equivalent's (log-sum-exp).
+
+    A point made in two languages is judged on both wordings: the question's words may be
+    plain in one and its names in the other. Alone, a sentence keeps its own logit.
+    """
+    logits = np.array([s.logit for s in sentences])
+    partner = np.where(same >= threshold, logits[None, :], -np.inf).max(axis=1)
+    return np.where(np.isfinite(partner), np.logaddexp(logits, partner), logits)
+
+
+def _asker_first(group: list[Candidate], language: str) -> list[Candidate]:
+    """The group with the sentence to quote first: the asker's language when one is in it."""
+    if group[0].chunk.lang == language:
+        return group
+    mine = [s for s in group if s.chunk.lang == language]
+    if not mine:
+        return group
+    quoted = max(mine, key=lambda s: s.logit)
+    return [quoted, *[s for s in group if s is not quoted]]
 
 
 def continued_end(text: str, start: int, end: int) -> int:
@@ -184,8 +259,3 @@ def continued_end(text: str, start: int, end: int) -> int:
     if head[-1:] in _OPEN_ENDINGS or follower[:1].islower():
         return end + nxt_end
     return end
-
-
-def _similar(a: Candidate, b: Candidate) -> float:
-    """Cosine of two sentences' language-centred vectors."""
-    return float(a.centred @ b.centred)

@@ -11,6 +11,7 @@ which Latin spellings of Arabic names treat inconsistently.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant.answer_signals import is_stopword
 from index.language import normalize_for_search
@@ -95,6 +96,7 @@ _ARABIC_PREFIXES = (
     re.compile("^(?:و|ف)?(?:ب|ل|ك)?ال"),
 )
 _LATIN_NAME = re.compile(r"[A-Z][A-Za-z'’]+")  # "Al-Thani" gives "Al" and "Thani"
+_DEMONYM = re.compile(r"(?:ian|an|ese|ish|i)$")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u067e\u0686\u06a4\u06af\u06a9\u06cc]{2,}")
 _MIN_SKELETON = 2
 
@@ -130,21 +132,30 @@ def latin_skeleton(word: str) -> str:
     return _collapse(re.sub(r"[^a-z]", "", word).translate(_LATIN))
 
 
-def _latin_names(text: str, lang: str) -> set[str]:
-    """Skeletons of the capitalised Latin words of a text (names, mostly), no stopwords."""
-    out = set()
+@lru_cache(maxsize=4096)
+def _latin_names(text: str, lang: str) -> tuple[frozenset[str], ...]:
+    """Skeleton readings of each capitalised Latin word of a text (names, mostly), no stopwords.
+
+    A demonym is read as its country too: "Russian" also as "Russia" (ر-س in الروس).
+    """
+    out: dict[str, frozenset[str]] = {}
     for word in _LATIN_NAME.findall(text):
-        skeleton = latin_skeleton(word)
-        if len(skeleton) >= _MIN_SKELETON and not is_stopword(word.lower(), lang):
-            out.add(skeleton)
-    return out
+        if is_stopword(word.lower(), lang):
+            continue
+        readings = {latin_skeleton(word), latin_skeleton(_DEMONYM.sub("", word))}
+        readings = {r for r in readings if len(r) >= _MIN_SKELETON}
+        if readings:
+            key = min(readings, key=len)
+            out[key] = out.get(key, frozenset()) | readings
+    return tuple(out.values())
 
 
-def _arabic_words(text: str) -> list[set[str]]:
+@lru_cache(maxsize=4096)
+def _arabic_words(text: str) -> tuple[frozenset[str], ...]:
     """The skeleton readings of each Arabic word of a text, no stopwords."""
     words = _ARABIC_WORD.findall(normalize_for_search(text))
     readings = [arabic_skeletons(w) for w in dict.fromkeys(words) if not is_stopword(w, "ar")]
-    return [r for r in readings if r]
+    return tuple(frozenset(r) for r in readings if r)
 
 
 def _matches(skeleton: str, others: set[str]) -> bool:
@@ -167,10 +178,33 @@ def cross_script_names(question: str, q_lang: str, sentence: str, s_lang: str) -
         return 0.0
     if q_lang == "ar":
         asked = _arabic_words(question)
-        found = _latin_names(sentence, s_lang)
+        found = set().union(*_latin_names(sentence, s_lang))
     else:
-        asked = [{s} for s in _latin_names(question, q_lang)]
+        asked = _latin_names(question, q_lang)
         found = set().union(*_arabic_words(sentence))
     if not asked:
         return 0.0
     return sum(any(_matches(s, found) for s in word) for word in asked) / len(asked)
+
+
+def name_agreement(a: str, a_lang: str, b: str, b_lang: str) -> tuple[float, float]:
+    """How far two sentences name the same things, and whether that can be told (0 or 1).
+
+    Across Arabic and Latin script: the share of the Latin sentence's names found in the
+    Arabic one. Within Latin script: the share of the fewer names found in the other
+    sentence. Within Arabic, which has no capitals: the same over its content words.
+    """
+    if (a_lang == "ar") != (b_lang == "ar"):
+        latin, lang, arabic = (b, b_lang, a) if a_lang == "ar" else (a, a_lang, b)
+        if not _latin_names(latin, lang):
+            return 0.0, 0.0
+        return cross_script_names(latin, lang, arabic, "ar"), 1.0
+    if a_lang == "ar":
+        words_a, words_b = _arabic_words(a), _arabic_words(b)
+    else:
+        words_a, words_b = _latin_names(a, a_lang), _latin_names(b, b_lang)
+    if not words_a or not words_b:
+        return 0.0, 0.0
+    fewer, more = sorted((words_a, words_b), key=len)
+    found = set().union(*more)
+    return sum(any(_matches(s, found) for s in word) for word in fewer) / len(fewer), 1.0

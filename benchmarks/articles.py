@@ -150,7 +150,10 @@ def ask(
     engine: Engine, corpus: Corpus, questions: list[ArticleQuestion], kind: str
 ) -> list[Outcome]:
     """Ask each question with abstention off; record the answer's figures and features."""
-    answerer = ExtractiveAnswerer(engine.retriever, min_score=0.0)
+    # Abstention off, but further lines still need the shipped evidence each (as in the product).
+    answerer = ExtractiveAnswerer(
+        engine.retriever, min_score=0.0, line_min=engine.settings.min_evidence
+    )
     out = []
     for q in questions:
         language = detect_language(q.text)
