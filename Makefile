@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.retrieval
 	$(BIN)/python -m benchmarks.answers
 	$(BIN)/python -m benchmarks.articles
+	$(BIN)/python -m benchmarks.corroboration
 	$(BIN)/python -m benchmarks.latency
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.scale

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from assistant.answer_signals import question_type
 from assistant.citations import Answer, Citation, citation_id
 from assistant.corroboration import Corroborator, shipped_corroborator
 from assistant.evidence import Candidate, EvidenceScorer
@@ -103,16 +104,14 @@ class ExtractiveAnswerer:
     ) -> tuple[list[Candidate], Candidate | None, float]:
         """The scored sentences, the one that answers (None: abstain) and the evidence."""
         sentences = self.scorer.candidates(question, language, passages) if passages else []
-        return sentences, *self.choose(sentences)
+        return sentences, *self.choose(sentences, question_type(question, language) == "number")
 
-    def choose(self, sentences: list[Candidate]) -> tuple[Candidate | None, float]:
-        """The sentence whose point answers best, and the evidence (None below min_score)."""
-        if not sentences:
-            return None, 0.0
-        pooled = _pooled_logits(sentences, self.same_point(sentences), self.corroborator.threshold)
-        chosen = int(np.argmax(pooled))
-        evidence = float(self.scorer.line_evidence(sentences)[chosen])
-        return (sentences[chosen] if evidence >= self.min_score else None), evidence
+    def choose(
+        self, sentences: list[Candidate], quantity: bool = False
+    ) -> tuple[Candidate | None, float]:
+        """The sentence that answers best, and the evidence (None below min_score)."""
+        best, evidence = self.scorer.assess(sentences, quantity)
+        return (best if evidence >= self.min_score else None), evidence
 
     def same_point(self, sentences: list[Candidate]) -> np.ndarray:
         """P[i, j] that sentences i and j say the same thing (near-copies count as 1)."""
@@ -180,10 +179,9 @@ class ExtractiveAnswerer:
         index = {id(s): i for i, s in enumerate(sentences)}
         same = self.same_point(sentences)
         line_p = self.scorer.line_evidence(sentences, alone=True)
-        pooled = _pooled_logits(sentences, same, self.corroborator.threshold)
         ordered = [index[id(best)]] + [
             i
-            for i in np.argsort(-pooled, kind="stable").tolist()
+            for i in np.argsort([-s.logit for s in sentences], kind="stable").tolist()
             if sentences[i] is not best and line_p[i] >= self.line_min
         ]
         groups: list[list[int]] = []
@@ -220,17 +218,6 @@ class ExtractiveAnswerer:
             ):
                 best[doc] = j
         return sorted(best.values(), key=lambda j: -same[j])
-
-
-def _pooled_logits(sentences: list[Candidate], same: np.ndarray, threshold: float) -> np.ndarray:
-    """Each sentence's logit joined with its best-scored equivalent's (log-sum-exp).
-
-    A point made in two languages is judged on both wordings: the question's words may be
-    plain in one and its names in the other. Alone, a sentence keeps its own logit.
-    """
-    logits = np.array([s.logit for s in sentences])
-    partner = np.where(same >= threshold, logits[None, :], -np.inf).max(axis=1)
-    return np.where(np.isfinite(partner), np.logaddexp(logits, partner), logits)
 
 
 def _asker_first(group: list[Candidate], language: str) -> list[Candidate]:

@@ -136,9 +136,11 @@ class EvidenceModel:
     sentence: LogisticModel
     decision: LogisticModel
 
-    def assess(self, features: np.ndarray, logits: np.ndarray) -> tuple[int, float]:
-        """The answering sentence's row and the probability that the evidence answers."""
-        best = int(np.argmax(logits))
+    def assess(
+        self, features: np.ndarray, logits: np.ndarray, eligible: np.ndarray | None = None
+    ) -> tuple[int, float]:
+        """The answering sentence's row (among eligible ones) and the probability it answers."""
+        best = int(np.argmax(logits if eligible is None else np.where(eligible, logits, -np.inf)))
         row = decision_features(features, logits, best)
         return best, float(self.decision.probability(row[None, :])[0])
 
@@ -219,12 +221,22 @@ class EvidenceScorer:
         )
         return self.model.decision.probability(rows)
 
-    def assess(self, candidates: list[Candidate]) -> tuple[Candidate | None, float]:
-        """The sentence that answers best, and the probability that the evidence answers."""
+    def assess(
+        self, candidates: list[Candidate], quantity: bool = False
+    ) -> tuple[Candidate | None, float]:
+        """The sentence that answers best, and the probability that the evidence answers.
+
+        quantity: the question asks "how many"; a sentence that states no quantity is not
+        its answer while another candidate states one.
+        """
         if not candidates:
             return None, 0.0
         features = np.vstack([c.features for c in candidates])
-        best, probability = self.model.assess(features, np.array([c.logit for c in candidates]))
+        eligible = features[:, _S["type_missing"]] == 0 if quantity else None
+        if eligible is not None and not eligible.any():
+            eligible = None
+        logits = np.array([c.logit for c in candidates])
+        best, probability = self.model.assess(features, logits, eligible)
         return candidates[best], probability
 
     def candidates(

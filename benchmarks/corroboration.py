@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from assistant.answer_signals import question_type
 from assistant.answering import ExtractiveAnswerer
 from assistant.citations import Answer
 from assistant.config import Settings
@@ -253,7 +254,7 @@ def compose(answerer: ExtractiveAnswerer, ask: Ask) -> Answer:
     """The shipped answer to an ask from its already scored sentences."""
     q = ask.question
     language = detect_language(q.text)
-    best, evidence = answerer.choose(ask.sentences)
+    best, evidence = answerer.choose(ask.sentences, question_type(q.text, language) == "number")
     if best is None:
         return Answer(question=q.text, language=language, text="", grounded=False)
     return answerer.compose(q.text, language, ask.sentences, best, evidence)

@@ -84,6 +84,11 @@ def test_diacritics_document_is_cited_exactly(mixed_engine):
     check_quotes(mixed_engine, answer)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="003 (ar) tells the training in its own words; a marker now needs a passage that "
+    "says the same (a translation or close paraphrase), not one on the same topic",
+)
 def test_training_answer_cites_all_three_languages(seed_engine):
     answer = seed_engine.ask("Who trained Haftar's militias in street warfare?")
     cited = {Path(c.source).name[:3] for c in answer.citations}
