@@ -178,7 +178,7 @@ class ExtractiveAnswerer:
         """
         index = {id(s): i for i, s in enumerate(sentences)}
         same = self.same_point(sentences)
-        line_p = self.scorer.line_evidence(sentences, alone=True)
+        line_p = self.scorer.line_evidence(sentences)
         ordered = [index[id(best)]] + [
             i
             for i in np.argsort([-s.logit for s in sentences], kind="stable").tolist()

@@ -201,25 +201,14 @@ class EvidenceScorer:
         self.retriever = retriever
         self.model = model or shipped_model()
 
-    def line_evidence(self, candidates: list[Candidate], alone: bool = False) -> np.ndarray:
-        """For each candidate, the probability that the evidence answers if it were quoted.
+    def line_evidence(self, candidates: list[Candidate]) -> np.ndarray:
+        """For each candidate alone, the probability that the evidence answers if it is quoted.
 
-        alone: judge each sentence as if it were the only candidate (a further line must
-        answer by itself, not on the strength of the best passage retrieved).
+        Each sentence is judged as if it were the only candidate: a further line must answer
+        by itself, not on the strength of the best passage retrieved.
         """
-        if not candidates:
-            return np.zeros(0)
-        features = np.vstack([c.features for c in candidates])
-        logits = np.array([c.logit for c in candidates])
-        rows = np.vstack(
-            [
-                decision_features(features[i : i + 1], logits[i : i + 1], 0)
-                if alone
-                else decision_features(features, logits, i)
-                for i in range(len(candidates))
-            ]
-        )
-        return self.model.decision.probability(rows)
+        rows = [decision_features(c.features[None, :], np.array([c.logit]), 0) for c in candidates]
+        return self.model.decision.probability(np.array(rows)) if rows else np.zeros(0)
 
     def assess(
         self, candidates: list[Candidate], quantity: bool = False

@@ -182,9 +182,14 @@ def cross_script_names(question: str, q_lang: str, sentence: str, s_lang: str) -
     else:
         asked = _latin_names(question, q_lang)
         found = set().union(*_arabic_words(sentence))
-    if not asked:
+    return _share_found(asked, found)
+
+
+def _share_found(words: tuple[frozenset[str], ...], found: set[str]) -> float:
+    """Share of words (each a set of skeleton readings) with a reading matched in found."""
+    if not words:
         return 0.0
-    return sum(any(_matches(s, found) for s in word) for word in asked) / len(asked)
+    return sum(any(_matches(s, found) for s in word) for word in words) / len(words)
 
 
 def name_agreement(a: str, a_lang: str, b: str, b_lang: str) -> tuple[float, float]:
@@ -206,5 +211,4 @@ def name_agreement(a: str, a_lang: str, b: str, b_lang: str) -> tuple[float, flo
     if not words_a or not words_b:
         return 0.0, 0.0
     fewer, more = sorted((words_a, words_b), key=len)
-    found = set().union(*more)
-    return sum(any(_matches(s, found) for s in word) for word in fewer) / len(fewer), 1.0
+    return _share_found(fewer, set().union(*more)), 1.0

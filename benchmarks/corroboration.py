@@ -54,17 +54,11 @@ Place = tuple[int, str, int]  # article, language, paragraph
 
 @dataclass
 class Ask:
-    """One question asked of the parallel index: its scored sentences and evidence."""
+    """One question asked of the parallel index, with its scored sentences."""
 
     question: ArticleQuestion
     sentences: list[Candidate]
-    best: Candidate | None
-    evidence: float
-
-    @property
-    def fold(self) -> int:
-        """The article fold of the question (as in benchmarks.articles)."""
-        return self.question.article // -(-48 // ARTICLE_FOLDS)
+    fold: int  # the question's article fold (as in benchmarks.articles)
 
 
 class Parallel:
@@ -110,13 +104,12 @@ def collect(
     for key, text in corpus.texts.items():
         (folder / f"{key}.txt").write_text(text, encoding="utf-8")
     engine.ingest([folder], progress=True)
+    block = -(-len(articles) // ARTICLE_FOLDS)
     asks = []
     for q in tqdm(questions, desc="asks", unit="question"):
-        language = detect_language(q.text)
         hits = engine.retriever.search(q.text, settings.top_k)
-        sentences = scorer.candidates(q.text, language, hits) if hits else []
-        best, evidence = scorer.assess(sentences)
-        asks.append(Ask(q, sentences, best, evidence))
+        sentences = scorer.candidates(q.text, detect_language(q.text), hits) if hits else []
+        asks.append(Ask(q, sentences, q.article // block))
     return corpus, asks
 
 
