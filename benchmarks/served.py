@@ -141,12 +141,12 @@ class SanadServer(ChildServer):
 
     def command(self) -> list[str]:
         """`sanad serve` with this interpreter."""
-        return [sys.executable, "-m", "assistant.cli", "serve"]
+        return [sys.executable, "-m", "ui.cli", "serve"]
 
     def ingest(self, *paths: Path) -> None:
         """Run `sanad ingest` on the paths into the server's data directory (before start)."""
         subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ingest", *map(str, paths), "--quiet"],
+            [sys.executable, "-m", "ui.cli", "ingest", *map(str, paths), "--quiet"],
             env=self.env,
             check=True,
             capture_output=True,

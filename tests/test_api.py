@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_api
 from assistant.config import Settings
 from benchmarks.served import ChromaServer, free_port
 from tests.conftest import SEEDS, make_engine
+from ui.api.app import create_api
 
 ASK = {
     "en": "Who trained Haftar's militias in street warfare?",

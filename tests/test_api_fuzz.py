@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from assistant.api import create_api
 from tests.conftest import make_engine
+from ui.api.app import create_api
 
 CHECKS = [
     not_a_server_error,

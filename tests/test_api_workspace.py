@@ -8,11 +8,11 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import create_api
 from assistant.citations import Answer
 from assistant.engine import Engine
 from tests.conftest import make_engine
 from tests.test_api import ASK, AUTH, assert_error
+from ui.api.app import create_api
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from tests.conftest import SEEDS
 
 def sanad(args: list[str], env: dict[str, str], stdin: str | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
+        [sys.executable, "-m", "ui.cli", *args],
         env=env,
         input=stdin,
         capture_output=True,

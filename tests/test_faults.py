@@ -33,7 +33,7 @@ def ingest_process(corpus: Path, data: Path) -> subprocess.Popen:
     # Small batches: the kills land between several committed batches, not before the first.
     env = {**os.environ, "SANAD_DATA_DIR": str(data), "SANAD_INGEST_BATCH_CHUNKS": "32"}
     return subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "ingest", str(corpus), "--quiet"],
+        [sys.executable, "-m", "ui.cli", "ingest", str(corpus), "--quiet"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -74,7 +74,7 @@ def test_foreign_data_directory_is_refused(tmp_path):
         open_client(foreign)
     assert (foreign / "thesis.docx").read_bytes() == b"precious"
     run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "search", "x"],
+        [sys.executable, "-m", "ui.cli", "search", "x"],
         env={**os.environ, "SANAD_DATA_DIR": str(foreign)},
         capture_output=True,
         text=True,
@@ -91,7 +91,7 @@ def test_damaged_chroma_files_are_reported_not_recreated(tmp_path, embedder):
     assert database.exists()
     database.write_bytes(b"this is not a database" * 100)
     run = subprocess.run(  # a fresh process, as after a restart
-        [sys.executable, "-m", "assistant.cli", "search", "Haftar"],
+        [sys.executable, "-m", "ui.cli", "search", "Haftar"],
         env={**os.environ, "SANAD_DATA_DIR": str(tmp_path / "data")},
         capture_output=True,
         text=True,

@@ -10,10 +10,10 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from assistant.api import create_api
 from assistant.engine import Engine
 from index.chunking import token_count
 from index.language import ngram_identifier
+from ui.api.app import create_api
 from ui.app import build_ui
 
 log = logging.getLogger("sanad.server")

@@ -15,12 +15,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from assistant.api_errors import NOT_FOUND, ApiError
-from assistant.api_text import Text
 from assistant.conversation import TITLE_CHARS, ConversationNotFound, ConversationSummary
 from assistant.engine import Engine
 from assistant.export import ConversationExport, conversation_export, to_markdown
 from assistant.feedback import COMMENT_CHARS, FeedbackRecord, TurnNotFound
+from ui.api.errors import NOT_FOUND, ApiError
+from ui.api.text import Text
 
 T = TypeVar("T")
 MARKDOWN = "text/markdown; charset=utf-8"

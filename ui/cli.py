@@ -273,7 +273,7 @@ def cmd_feedback_export(engine: Engine, args: argparse.Namespace) -> int:
 
 def cmd_serve(engine: Engine, args: argparse.Namespace) -> int:
     """Serve the chat UI at / and the API at /api (one process, one model)."""
-    from ui.server import serve  # the CLI is the composition root: it may reach the UI
+    from ui.server import serve  # loaded only here: other commands need no web stack
 
     serve(engine, args.host or engine.settings.host, args.port or engine.settings.port)
     return 0

@@ -29,7 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.api_errors import (
+from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
+from assistant.engine import Engine, validate_question
+from assistant.library import DocumentNotFound
+from index.filters import Filters
+from index.formats.base import SkipFile
+from index.store import DocRecord, StoreError
+from ui.api.errors import (
     ERRORS,
     NOT_FOUND,
     STATUS_CODES,
@@ -38,14 +44,8 @@ from assistant.api_errors import (
     ErrorResponse,
     error_body,
 )
-from assistant.api_text import Text
-from assistant.api_workspace import workspace_routes
-from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
-from assistant.engine import Engine, validate_question
-from assistant.library import DocumentNotFound
-from index.filters import Filters
-from index.formats.base import SkipFile
-from index.store import DocRecord, StoreError
+from ui.api.text import Text
+from ui.api.workspace import workspace_routes
 
 log = logging.getLogger("sanad.api")
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""The HTTP API: request and response models, error mapping, routes."""
