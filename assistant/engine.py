@@ -16,7 +16,7 @@ from assistant.feedback import FeedbackStore
 from assistant.library import IngestOptions, Library
 from assistant.retrieval import Retriever
 from index.derived import load_language_prior
-from index.embedding import BUILTIN, Embedder, resolve_model
+from index.embedding import BUILTIN, Embedder, resolve_model, shared_embedder
 from index.filters import Filters
 from index.language import detect_language
 from index.models import DEFAULT_MODEL_NAME
@@ -35,13 +35,9 @@ class Engine:
     @cached_property
     def embedder(self) -> Embedder:
         """The embedding model (converted from the bundled weights on first use)."""
-        path = resolve_model(self.settings.embed_model, self.settings.model_dir)
-        return Embedder(
-            path,
-            batch_size=self.settings.embed_batch_size,
-            dtype=self.settings.embed_dtype,
-            runtime=self.settings.embed_runtime,
-        )
+        s = self.settings
+        path = resolve_model(s.embed_model, s.model_dir)
+        return shared_embedder(path, s.embed_batch_size, s.embed_dtype, s.embed_runtime)
 
     @property
     def model_name(self) -> str:

@@ -6,6 +6,7 @@ import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,12 @@ def resolve_runtime(setting: str, dtype: str) -> str:
     if dtype == "bfloat16" and "amx_bf16" in cpu_bf16_features():
         return "torch"
     return "openvino" if openvino_encoder.available() else "torch"
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(model: str, batch_size: int, dtype: str, runtime: str) -> Embedder:
+    """One loaded model per process and configuration: engines of one process share it."""
+    return Embedder(model, batch_size=batch_size, dtype=dtype, runtime=runtime)
 
 
 class Embedder:

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import io
+import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 
 from assistant.config import Settings
 from assistant.engine import Engine
 from benchmarks.pdf_pages import CHROMIUM
-from index.embedding import Embedder, resolve_model
+from index.embedding import Embedder, resolve_model, shared_embedder
+from ui.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that drive chromium are `browser` tests (`-m "not browser"` skips them)."""
+    for item in items:
+        if "chromium_path" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +41,9 @@ def model_path() -> str:
 
 @pytest.fixture(scope="session")
 def embedder(model_path: str) -> Embedder:
-    """The one loaded embedding model of the test session."""
-    return Embedder(model_path)
+    """The one loaded embedding model of the test session (engines built from TEST_ENV's
+    settings, like the in-process CLI's, load this same object)."""
+    return shared_embedder(model_path, 32, "float32", "torch")
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +58,43 @@ def openvino_embedder(model_path: str) -> Embedder:
     return Embedder(model_path, dtype="bfloat16", runtime="openvino")
 
 
+# The model configuration of `embedder`, as environment: a process built from it shares the model.
+TEST_ENV = {
+    "SANAD_EMBED_BATCH_SIZE": "32",
+    "SANAD_EMBED_DTYPE": "float32",
+    "SANAD_EMBED_RUNTIME": "torch",
+}
+
+
 def make_engine(tmp: Path, embedder: Embedder, **overrides) -> Engine:
     """An engine with its own data directory, sharing the session's model."""
     settings = Settings(data_dir=tmp / "data", corpus_dir=SEEDS, **overrides)
     return Engine(settings, embedder=embedder)
+
+
+@dataclass
+class Run:
+    """What a finished `sanad` command left: its exit status and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def sanad(args: list[str], env: dict[str, str], stdin: str | None = None) -> Run:
+    """`sanad ARGS` in this process, with env's variables and stdin, its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin or "")),
+        redirect_stdout(out),
+        redirect_stderr(err),
+    ):
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +103,25 @@ def seed_engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     engine = make_engine(tmp_path_factory.mktemp("seed"), embedder)
     engine.ingest([SEEDS], progress=False)
     return engine
+
+
+@pytest.fixture(scope="session")
+def seeded(seed_engine: Engine, embedder: Embedder) -> Callable[..., Engine]:
+    """A factory of writable engines whose index starts as a copy of the seed index's files
+    (nothing embedded again); `seeded(tmp, *paths)` then ingests the extra paths."""
+
+    def make(tmp: Path, *paths: Path, **overrides: Any) -> Engine:
+        shutil.copytree(
+            seed_engine.settings.data_dir,
+            tmp / "data",
+            ignore=shutil.ignore_patterns("conversations.sqlite3*"),  # the copy's own history
+        )
+        engine = make_engine(tmp, embedder, **overrides)
+        if paths:
+            engine.ingest(list(paths), progress=False)
+        return engine
+
+    return make
 
 
 @pytest.fixture

@@ -41,16 +41,13 @@ MIXED_DOC = (
 
 
 @pytest.fixture(scope="module")
-def mixed_engine(tmp_path_factory, embedder) -> Engine:
+def mixed_engine(tmp_path_factory, seeded) -> Engine:
+    """The seeds and an Arabic article written with diacritics."""
     folder = tmp_path_factory.mktemp("mixed")
     corpus = folder / "corpus"
     corpus.mkdir()
-    for seed in SEEDS.iterdir():
-        (corpus / seed.name).write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
     (corpus / "diacritics.txt").write_text(MIXED_DOC, encoding="utf-8")
-    engine = make_engine(folder, embedder)
-    engine.ingest([corpus], progress=False)
-    return engine
+    return seeded(folder, corpus)
 
 
 def check_quotes(engine: Engine, answer) -> None:
@@ -142,9 +139,8 @@ def test_validate_markers_drops_invalid_ones():
     assert used == [2, 1]
 
 
-def test_follow_up_uses_the_conversation(tmp_path, embedder):
-    engine = make_engine(tmp_path, embedder)
-    engine.ingest([SEEDS], progress=False)
+def test_follow_up_uses_the_conversation(tmp_path, embedder, seeded):
+    engine = seeded(tmp_path)
     first = engine.ask("Did Israeli officers train Haftar's forces in street warfare?")
     follow = engine.ask("Who coordinated it?", conversation_id=first.conversation_id)
     assert follow.grounded and follow.conversation_id == first.conversation_id

@@ -1,4 +1,4 @@
-"""The `sanad` command line, run as a real subprocess."""
+"""The `sanad` command line, driven in-process through `main(argv)` (one subprocess smoke test)."""
 
 from __future__ import annotations
 
@@ -11,24 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS
-
-
-def sanad(args: list[str], env: dict[str, str], stdin: str | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "ui.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+from tests.conftest import SEEDS, TEST_ENV, sanad
 
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory) -> dict[str, str]:
     data = tmp_path_factory.mktemp("cli") / "data"
-    env = {**os.environ, "SANAD_DATA_DIR": str(data), "SANAD_CORPUS_DIR": str(SEEDS)}
+    env = {**TEST_ENV, "SANAD_DATA_DIR": str(data), "SANAD_CORPUS_DIR": str(SEEDS)}
     done = sanad(["ingest", "--quiet"], env)
     assert done.returncode == 0, done.stderr
     assert "5 added" in done.stdout
@@ -76,6 +65,18 @@ def test_search_json_and_batch_in_input_order(cli_env, tmp_path):
     assert [line["id"] for line in lines] == ["q-ar", "q-en", "q-id"]
     assert all(len(line["results"]) == 2 for line in lines)
     assert all(r["lang"] in ("ar", "en") for line in lines for r in line["results"])
+
+
+def test_the_console_script_runs_as_its_own_process(cli_env):
+    run = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "search", "Russian mercenaries", "--json", "--k", "2"],
+        env={**os.environ, **cli_env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)) == 2 and "Traceback" not in run.stderr
 
 
 def test_interactive_search_prompt(cli_env):

@@ -84,11 +84,11 @@ def formats_dir(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -
 
 
 @pytest.fixture(scope="module")
-def news_engine(tmp_path_factory: pytest.TempPathFactory, embedder, formats_dir: Path) -> Engine:
+def news_engine(tmp_path_factory: pytest.TempPathFactory, seeded, formats_dir: Path) -> Engine:
     """The seeds plus the folder of formats, in a private index."""
-    engine = make_engine(tmp_path_factory.mktemp("news"), embedder)
+    engine = seeded(tmp_path_factory.mktemp("news"))
     report = engine.ingest([SEEDS, formats_dir], progress=False)
-    assert not report.skipped, report.skipped
+    assert not report.skipped and len(report.unchanged) == 5, report
     return engine
 
 

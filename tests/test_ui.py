@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.engine import Engine
-from tests.conftest import SEEDS, make_engine
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
 from ui.app import make_respond
 from ui.pickers import document_choices, sorted_documents
@@ -42,15 +41,13 @@ TEXT_GAPS = """el => {
 
 # --- fixtures ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def ui_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
+def ui_engine(tmp_path_factory: pytest.TempPathFactory, seeded) -> Engine:
     """The seeds plus a news article that carries script and onerror injections."""
     tmp = tmp_path_factory.mktemp("ui")
     extra = tmp / "extra"
     extra.mkdir()
     (extra / "misrata.txt").write_text(INJECTION_DOC, encoding="utf-8")
-    engine = make_engine(tmp, embedder)
-    engine.ingest([SEEDS, extra], progress=False)
-    return engine
+    return seeded(tmp, extra)
 
 
 # --- browser tests -----------------------------------------------------------------------------

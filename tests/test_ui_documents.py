@@ -7,7 +7,6 @@ The browser fixtures come from tests/ui_browser.py; this module gives them its o
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from assistant.engine import Engine
 from benchmarks.pdf_pages import print_pdf
 from index.filters import Filters, facts_of
 from index.store import DocRecord
-from tests.conftest import REPO, SEEDS, make_engine
 from tests.test_ui import IMG, Q_EN, SCRIPT
-from tests.ui_browser import ARTIFACTS, TIMEOUT_MS, ask, screenshot
+from tests.ui_browser import TIMEOUT_MS, ask, screenshot
 from ui.app import make_respond
 from ui.documents import (
     DOC_COLUMNS,
@@ -89,11 +87,9 @@ NOTE = "Harbour <b>note</b> on ferry times\n\nThe ferry to Cape Varrow leaves at
 
 # --- fixtures ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def ui_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
+def ui_engine(tmp_path_factory: pytest.TempPathFactory, seeded) -> Engine:
     """This module's own corpus: the seeds (the browser test adds and deletes files)."""
-    engine = make_engine(tmp_path_factory.mktemp("ui-documents"), embedder)
-    engine.ingest([SEEDS], progress=False)
-    return engine
+    return seeded(tmp_path_factory.mktemp("ui-documents"))
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +157,6 @@ def test_upload_cite_a_pdf_page_and_delete(page: Any, upload_dir: Path, ui_engin
         assert cells["site"] == (doc.site or "") and cells["source"] == doc.source
         assert cells["pages"] == ("2" if doc is pdf else "")
     screenshot(page, "documents.png")
-    shutil.copy(ARTIFACTS / "documents.png", REPO / "docs" / "documents.png")
 
     # The Arabic question is answered from page 2 of the PDF, and the sources say so.
     open_tab(page, "Chat")  # the chat's source filter offers the new site

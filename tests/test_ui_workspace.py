@@ -13,7 +13,6 @@ import pytest
 from markdown_it import MarkdownIt
 
 from assistant.engine import Engine
-from tests.conftest import SEEDS, make_engine
 from tests.test_ui import Q_AR, Q_EN, Q_ID
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
 
@@ -33,11 +32,9 @@ IN_VIEW = """m => {
 
 
 @pytest.fixture(scope="module")
-def ui_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
+def ui_engine(tmp_path_factory: pytest.TempPathFactory, seeded) -> Engine:
     """The seeds in a private data directory: only this module's conversations are listed."""
-    engine = make_engine(tmp_path_factory.mktemp("ui-workspace"), embedder)
-    engine.ingest([SEEDS], progress=False)
-    return engine
+    return seeded(tmp_path_factory.mktemp("ui-workspace"))
 
 
 def conversation_button(page: Any, title: str) -> Any:

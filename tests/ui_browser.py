@@ -31,7 +31,12 @@ def server_url(ui_engine: Engine) -> Iterator[str]:
     """The real app (API + UI) served by uvicorn in a background thread."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(ui_engine), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(ui_engine),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,  # the browser's open event streams would hold it 15 s
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
