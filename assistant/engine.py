@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.citations import Answer
 from assistant.config import Settings
-from assistant.conversation import ConversationStore, standalone_question
+from assistant.conversation import ConversationNotFound, ConversationStore, standalone_question
 from assistant.feedback import FeedbackStore
 from assistant.library import IngestOptions, Library
-from assistant.retrieval import Retriever
+from assistant.retrieval import Retriever, ScoredChunk
 from index.derived import load_language_prior
 from index.embedding import BUILTIN, Embedder, resolve_model, shared_embedder
 from index.filters import Filters
 from index.language import detect_language
 from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport
-from index.store import Store, open_client
+from index.store import Store, is_store_failure, open_client
+
+log = logging.getLogger("sanad.engine")
+T = TypeVar("T")
+
+
+class StoreUnavailable(RuntimeError):
+    """The vector store cannot be used now; the engine reconnects on its next use."""
 
 
 class Engine:
@@ -29,6 +38,8 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        self._store_failed = False
+        self._reconnecting = threading.Lock()
         if embedder is not None:
             self.embedder = embedder  # share one loaded model (tests, benchmarks)
 
@@ -38,6 +49,52 @@ class Engine:
         s = self.settings
         path = resolve_model(s.embed_model, s.model_dir)
         return shared_embedder(path, s.embed_batch_size, s.embed_dtype, s.embed_runtime)
+
+    @property
+    def model_loaded(self) -> bool:
+        """Whether this process has loaded the embedding model yet."""
+        return "embedder" in self.__dict__
+
+    @property
+    def built_retriever(self) -> Retriever | None:
+        """The retriever if this process has built it (asking never builds it)."""
+        return self.__dict__.get("retriever")
+
+    @property
+    def store_location(self) -> str:
+        """Where Chroma lives, for messages."""
+        return self.settings.chroma_url or str(Path(self.settings.data_dir) / "chroma")
+
+    def store_unavailable(self, exc: BaseException) -> StoreUnavailable:
+        """Note a store failure (the next use reconnects first) and the error to raise."""
+        self._store_failed = True
+        log.warning(
+            "vector store unavailable at %s: %s: %s", self.store_location, type(exc).__name__, exc
+        )
+        return StoreUnavailable(
+            f"the vector store (Chroma at {self.store_location}) is unreachable; retry shortly"
+        )
+
+    def _recover(self) -> None:
+        """After a store failure, fetch the collections again before the next use."""
+        if not self._store_failed:
+            return
+        with self._reconnecting:
+            if self._store_failed and "store" in self.__dict__:
+                self.store.reconnect()
+            self._store_failed = False
+
+    def use_store(self, work: Callable[[], T]) -> T:
+        """Run store work; a Chroma failure becomes StoreUnavailable and is recovered from."""
+        try:
+            self._recover()
+            return work()
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if is_store_failure(exc):
+                raise self.store_unavailable(exc) from exc
+            raise
 
     @property
     def model_name(self) -> str:
@@ -133,37 +190,52 @@ class Engine:
             "filters": filters.describe() if filters else {},
         }
 
+    def search(self, question: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
+        """The best passages for a question; ValueError for a bad one, StoreUnavailable."""
+        question = validate_question(question, self.settings.max_question_chars)
+        return self.use_store(lambda: self.retriever.search(question, k, filters))
+
     def ask_stream(
         self,
         question: str,
         conversation_id: str | None = None,
         filters: Filters | None = None,
     ) -> Iterator[str | Answer]:
-        """Answer a question in its conversation: text deltas, then the stored Answer."""
+        """Answer a question in its conversation: text deltas, then the stored Answer.
+
+        Raises ValueError (bad question), ConversationNotFound, StoreUnavailable.
+        """
         question = validate_question(question, self.settings.max_question_chars)
         conversations = self.conversations
-        if conversation_id is None or not conversations.exists(conversation_id):
-            if conversation_id is not None:
-                raise KeyError(f"unknown conversation {conversation_id}")
-            conversation_id = conversations.create()
-        history = conversations.turns(conversation_id)
+        if conversation_id is not None and not conversations.exists(conversation_id):
+            raise ConversationNotFound(f"unknown conversation {conversation_id}")
+        history = conversations.turns(conversation_id) if conversation_id else []
         standalone = standalone_question(question, history)
         timings: dict[str, float] = {}
-        passages = self.retriever.search(standalone, self.settings.top_k, filters, timings)
+        passages = self.use_store(
+            lambda: self.retriever.search(standalone, self.settings.top_k, filters, timings)
+        )
+        if conversation_id is None:
+            conversation_id = conversations.create()
         language = detect_language(question)
         started = time.perf_counter()
-        for item in self.answerer.stream(question, language, passages):
-            if isinstance(item, Answer):
-                item.timings_ms = {
-                    **timings,
-                    **item.timings_ms,
-                    "answer_ms": (time.perf_counter() - started) * 1000,
-                }
-                item.conversation_id = conversation_id
-                conversations.add_turn(
-                    conversation_id, question, standalone, item, self.answer_settings(filters)
-                )
-            yield item
+        try:
+            for item in self.answerer.stream(question, language, passages):
+                if isinstance(item, Answer):
+                    item.timings_ms = {
+                        **timings,
+                        **item.timings_ms,
+                        "answer_ms": (time.perf_counter() - started) * 1000,
+                    }
+                    item.conversation_id = conversation_id
+                    conversations.add_turn(
+                        conversation_id, question, standalone, item, self.answer_settings(filters)
+                    )
+                yield item
+        except Exception as exc:  # the answerer reads the derived index, which reads the store
+            if is_store_failure(exc):
+                raise self.store_unavailable(exc) from exc
+            raise
 
     def ask(
         self,

@@ -66,7 +66,9 @@ class Library:
         self.options = options
         self.lock = threading.Lock()
 
-    def _run(self, inputs: Sequence[Input], progress: bool) -> IngestReport:
+    def _run(
+        self, inputs: Sequence[Input], progress: bool, refresh: Sequence[str] = ()
+    ) -> IngestReport:
         options = self.options
         with self.lock:
             return ingest_inputs(
@@ -77,6 +79,7 @@ class Library:
                 progress=progress,
                 batch_chunks=options.batch_chunks,
                 chunker=options.chunker,
+                refresh=refresh,
             )
 
     # --- files, web pages, feeds ------------------------------------------------------
@@ -199,7 +202,11 @@ class Library:
         return record
 
     def reindex(self, doc_id: str) -> IngestReport:
-        """Read a document's file or page again and embed it anew (settings may have changed)."""
+        """Read a document's file or page again and embed it anew (settings may have changed).
+
+        One locked write: the stored version stays searchable until the new one is embedded
+        and replaces it; a failed read or embedding leaves it as it was.
+        """
         record = self._record(doc_id)
         if not record.location:
             raise SkipFile("the document records no file or URL to read again; ingest it anew")
@@ -211,13 +218,10 @@ class Library:
             if not path.is_file():
                 raise SkipFile(f"its file is gone: {record.location}")
             reader = partial(read_file, path, record.source, str(path), self.options.max_bytes)
-        document = reader()  # read before deleting: a failure leaves the document as it was
-        with self.lock:
-            self.store.begin_write()
-            self.store.delete_document(doc_id)
-            self.store.publish(removed=[doc_id])
-            self.store.end_write()
-        return self._run([Input(record.source, lambda: document)], progress=False)
+        document = reader()
+        return self._run(
+            [Input(record.source, lambda: document)], progress=False, refresh=[record.source]
+        )
 
     def _record(self, doc_id: str) -> DocRecord:
         found = self.store.documents([doc_id])

@@ -60,6 +60,7 @@ class _Pending:
     records: list[ChunkRecord]
     tokens: int
     replaces: list[str]
+    rewrites: bool = False  # a stored version has the same doc_id: replaced once embedded
 
 
 def reconcile(store: Store) -> int:
@@ -145,9 +146,11 @@ def ingest_inputs(
     batch_chunks: int = 1024,
     chunker: str = "cl100k",
     sync_prefixes: Sequence[str] | None = None,
+    refresh: Iterable[str] = (),
 ) -> IngestReport:
     """Read, chunk, embed and commit the inputs; a source already stored with the same text
-    and chunking costs nothing, one with new text replaces its old version.
+    and chunking costs nothing (unless named in `refresh`: embedded anew), one with new text
+    replaces its old version. An old version stays stored until its replacement is embedded.
 
     Chunks hold at most `chunk_tokens` tokens of `chunker`: "model" (the embedding model's
     own tokenizer, one bound for every language) or "cl100k" (tiktoken's).
@@ -167,6 +170,7 @@ def ingest_inputs(
         known.setdefault(record.source, []).append(record)
         owner[record.doc_id] = record.source
     seen: set[str] = set()
+    refresh = set(refresh)
     pending: list[_Pending] = []
     removed: list[str] = []  # deleted versions, published with the next batch
     bar = tqdm(inputs, desc="ingest", unit="doc", file=sys.stderr, disable=not progress)
@@ -187,7 +191,7 @@ def ingest_inputs(
             for v in versions
             if v.doc_id == doc.doc_id and (v.chunk_tokens, v.chunker) == (chunk_tokens, chunker)
         ]
-        if current:
+        if current and doc.source not in refresh:
             for stale in versions:
                 if stale is not current[0]:
                     store.delete_document(stale.doc_id)
@@ -201,11 +205,9 @@ def ingest_inputs(
             report.doc_ids.pop(doc.source)
             continue
         replaces = [v.doc_id for v in versions if v.doc_id != doc.doc_id]
-        if len(replaces) < len(versions):
-            store.delete_document(doc.doc_id)  # same text, other chunk size: rewrite it whole
-            removed.append(doc.doc_id)
+        rewrites = len(replaces) < len(versions)  # same text: other chunking, or refreshed
         tokens = sum(r.tokens for r in records)
-        pending.append(_Pending(doc, [r.record for r in records], tokens, replaces))
+        pending.append(_Pending(doc, [r.record for r in records], tokens, replaces, rewrites))
         (report.updated if versions else report.added).append(doc.source)
         if sum(len(p.records) for p in pending) >= batch_chunks:
             _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
@@ -274,6 +276,10 @@ def _flush(
     records = [r for p in pending for r in p.records]
     bar.set_postfix_str(f"embedding {len(records)} chunks")
     vectors = embedder.embed_passages([r.text for r in records])
+    for item in pending:  # embedded: only now may a version with the same ids go
+        if item.rewrites:
+            store.delete_document(item.doc.doc_id)
+            removed.append(item.doc.doc_id)
     store.put_chunks(records, vectors, chunking[0])  # all chunks first, in one write...
     means, row = [], 0
     for item in pending:

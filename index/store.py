@@ -149,6 +149,16 @@ class Change:
     doc_id: str
 
 
+def is_store_failure(exc: BaseException) -> bool:
+    """Whether an exception means Chroma is unreachable or unusable (rather than a bug)."""
+    import httpx
+    from chromadb.errors import ChromaError
+
+    return isinstance(
+        exc, StoreError | ChromaError | httpx.TransportError | ConnectionError | TimeoutError
+    )
+
+
 def open_client(data_dir: Path, chroma_url: str = "") -> Any:
     """Connect to a Chroma server (`chroma_url`) or open the embedded store in `data_dir`."""
     import chromadb
@@ -223,6 +233,12 @@ class Store:
         except Exception as exc:
             raise StoreError(f"cannot open Chroma collection {name!r}: {exc}") from exc
         self._check_identity(identity)
+
+    def reconnect(self) -> None:
+        """Fetch the collections again: after an outage, Chroma may have been recreated."""
+        self.chunks = self.client.get_collection(self.name, embedding_function=None)
+        self.docs = self.client.get_collection(f"{self.name}-docs", embedding_function=None)
+        self.log = self.client.get_collection(f"{self.name}-log", embedding_function=None)
 
     def _check_identity(self, identity: dict[str, Any]) -> None:
         meta = dict(self.chunks.metadata or {})

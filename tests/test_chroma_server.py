@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.served import ChromaServer, SanadServer, post
+from benchmarks.served import ChromaServer, SanadServer, free_port, post
 from tests.conftest import SEEDS, make_engine
 
 
@@ -94,3 +94,37 @@ def test_a_server_follows_another_process_that_ingests_and_deletes(
     for started, cited in answers:
         for doc_id in cited:
             assert not (doc_id in deleted and started > deleted[doc_id]), (doc_id, started)
+
+
+def test_the_chat_reports_an_outage_and_recovers_without_restart(tmp_path, embedder):
+    """The Gradio handlers go through the engine's outage path, as the API does."""
+    import gradio as gr
+
+    from ui.app import make_ask_api, make_respond
+
+    path, port = tmp_path / "chroma-server", free_port()
+    server = ChromaServer(path, port).start()
+    question = "Who trained Haftar's militias in street warfare?"
+    try:
+        engine = make_engine(tmp_path, embedder, chroma_url=server.url)
+        engine.ingest([SEEDS], progress=False)
+        respond, ask = make_respond(engine), make_ask_api(engine)
+
+        def chat() -> dict:
+            *_, (_, turns, *_) = respond(question, [], None, None, None)
+            return turns[-1]
+
+        assert chat()["answer"]["grounded"]
+        server.stop()
+        turn = chat()
+        assert turn["answer"] is None
+        assert "unreachable" in turn["error"] and server.url in turn["error"]
+        with pytest.raises(gr.Error, match="unreachable"):
+            ask(question)
+
+        server = ChromaServer(path, port).start()  # same port and data: the chat recovers
+        answer = chat()["answer"]
+        assert answer["grounded"] and answer["citations"]
+        assert ask(question)["grounded"]
+    finally:
+        server.stop()

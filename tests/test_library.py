@@ -239,12 +239,32 @@ def test_reindex_reads_the_file_again(library_engine):
     library_engine.library.upload([("tunis.md", io.BytesIO(MD_EN.encode()))])
     (doc,) = library_engine.store.documents()
     report = library_engine.library.reindex(doc.doc_id)
-    assert report.added == ["uploads/tunis.md"] and report.chunks_embedded >= 1
+    assert report.updated == ["uploads/tunis.md"] and report.chunks_embedded >= 1
     assert [d.doc_id for d in library_engine.store.documents()] == [doc.doc_id]
     (library_engine.library.uploads / "tunis.md").unlink()
     with pytest.raises(SkipFile, match="gone"):
         library_engine.library.reindex(doc.doc_id)
     assert [d.doc_id for d in library_engine.store.documents()] == [doc.doc_id]  # kept
+
+
+def test_a_failed_reindex_leaves_the_document_searchable(library_engine, monkeypatch):
+    library_engine.library.upload([("tunis.md", io.BytesIO(MD_EN.encode()))])
+    (doc,) = library_engine.store.documents()
+    question = "Tunis"
+    found = [h.chunk.id for h in library_engine.retriever.search(question, k=3)]
+    assert found and all(i.startswith(doc.doc_id) for i in found)
+
+    def fail(texts: list[str]) -> None:
+        raise RuntimeError("the model ran out of memory")
+
+    monkeypatch.setattr(library_engine.embedder, "embed_passages", fail)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        library_engine.library.reindex(doc.doc_id)
+    assert library_engine.store.documents() == [doc]
+    assert [h.chunk.id for h in library_engine.retriever.search(question, k=3)] == found
+    monkeypatch.undo()  # the model works again: the next re-index replaces the version
+    assert library_engine.library.reindex(doc.doc_id).chunks_embedded == doc.n_chunks
+    assert [h.chunk.id for h in library_engine.retriever.search(question, k=3)] == found
 
 
 # --- web pages and feeds ----------------------------------------------------------------

@@ -10,7 +10,8 @@ from typing import Any
 import gradio as gr
 
 from assistant.citations import Answer
-from assistant.engine import Engine
+from assistant.conversation import ConversationNotFound
+from assistant.engine import Engine, StoreUnavailable
 from assistant.feedback import COMMENT_CHARS
 from ui.documents import build_documents, refreshed
 from ui.pickers import LANGUAGES, chat_filters, document_choices, sorted_documents, source_choices
@@ -70,7 +71,7 @@ def make_respond(engine: Engine) -> Callable[..., Iterator[tuple[Any, ...]]]:
                 else:
                     turn["text"] += item
                     yield render_transcript(turns), turns, conversation_id, *(gr.skip(),) * 3
-        except (ValueError, KeyError) as exc:
+        except (ValueError, ConversationNotFound, StoreUnavailable) as exc:
             turn["error"] = str(exc.args[0] if exc.args else exc)
         answer = turn["answer"]
         sources_html = render_sources(answer) if answer else gr.skip()
@@ -93,7 +94,7 @@ def make_ask_api(engine: Engine) -> Callable[[str], dict]:
         """Answer a question; returns the Answer as a dict (text, citations, timings...)."""
         try:
             return engine.ask(question).model_dump(mode="json")
-        except ValueError as exc:
+        except (ValueError, StoreUnavailable) as exc:
             raise gr.Error(str(exc)) from exc
 
     return ask

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.citations import Answer, CitationNotFound, SourceSpan, lookup
-from assistant.config import get_settings
-from assistant.engine import Engine
+from assistant.config import Settings
+from assistant.engine import Engine, StoreUnavailable
 from assistant.retrieval import ScoredChunk
 from index.filters import Filters
 from index.store import ChunkRecord, StoreError
@@ -110,17 +110,16 @@ def cmd_ingest(engine: Engine, args: argparse.Namespace) -> int:
 
 def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
     """Search one question, or a JSONL batch, and print the passages."""
-    retriever = engine.retriever
     filters = filters_of(args)
     if args.batch:
         for _, item in _read_batch(Path(args.batch)):
-            hits = retriever.search(str(item["question"]), args.k, filters)
+            hits = engine.search(str(item["question"]), args.k, filters)
             out = {"id": item.get("id"), "results": [result_json(h) for h in hits]}
             print(json.dumps(out, ensure_ascii=False), flush=True)
         return 0
     question = " ".join(args.question).strip()
     if question:
-        _print_hits(retriever.search(question, args.k, filters), args.json)
+        _print_hits(engine.search(question, args.k, filters), args.json)
         return 0
     print("Sanad search: type a question in Arabic, English or Indonesian (empty line quits).")
     while True:
@@ -130,7 +129,7 @@ def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        _print_hits(retriever.search(question, args.k, filters), args.json)
+        _print_hits(engine.search(question, args.k, filters), args.json)
 
 
 def describe_origin(span: ChunkRecord | SourceSpan) -> str:
@@ -365,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sanad` console script."""
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    settings = Settings()  # read at each call: main(argv) also runs in-process (tests)
     if getattr(args, "k", 0) is None:
         args.k = settings.top_k
     if args.command == "eval":
@@ -379,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except StoreError as exc:
+    except (StoreError, StoreUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:

@@ -14,13 +14,11 @@ import datetime as dt
 import hmac
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-import httpx
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -30,11 +28,12 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
-from assistant.engine import Engine, validate_question
+from assistant.conversation import ConversationNotFound
+from assistant.engine import Engine, StoreUnavailable
 from assistant.library import DocumentNotFound
 from index.filters import Filters
 from index.formats.base import SkipFile
-from index.store import DocRecord, StoreError
+from index.store import DocRecord, is_store_failure
 from ui.api.errors import (
     ERRORS,
     NOT_FOUND,
@@ -233,17 +232,6 @@ def _error_response(
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
-def is_store_failure(exc: BaseException) -> bool:
-    """Whether an exception means Chroma is unreachable or unusable (rather than a bug)."""
-    if isinstance(exc, StoreError | httpx.TransportError | ConnectionError | TimeoutError):
-        return True
-    try:
-        from chromadb.errors import ChromaError
-    except ImportError:  # pragma: no cover - chromadb is a dependency
-        return False
-    return isinstance(exc, ChromaError)
-
-
 def _describe_validation(exc: RequestValidationError) -> str:
     """A short human sentence for pydantic's validation errors."""
     parts = []
@@ -263,56 +251,22 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 # --- the store guard ----------------------------------------------------------------------
 class StoreGuard:
-    """Runs store work in the threadpool, maps Chroma failures to 503 and recovers afterwards."""
+    """Runs store work in the threadpool through the engine; an outage becomes a 503."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._stale = False
-        self._lock = threading.Lock()
 
-    @property
-    def where(self) -> str:
-        """Where Chroma lives, for messages."""
-        settings = self.engine.settings
-        return settings.chroma_url or str(Path(settings.data_dir) / "chroma")
-
-    def unavailable(self, exc: BaseException) -> ApiError:
-        """Note the failure (the next call re-fetches the collections) and build the 503."""
-        self._stale = True
-        log.warning("vector store unavailable at %s: %s: %s", self.where, type(exc).__name__, exc)
-        return ApiError(
-            503,
-            "store_unavailable",
-            f"the vector store (Chroma at {self.where}) is unreachable; retry shortly",
-        )
-
-    def refresh(self) -> None:
-        """After a failure, fetch the collections again (Chroma may have been recreated)."""
-        if not self._stale:
-            return
-        with self._lock:
-            store = self.engine.__dict__.get("store")  # only if already opened
-            if store is not None:
-                store.chunks = store.client.get_collection(store.name, embedding_function=None)
-                store.docs = store.client.get_collection(
-                    f"{store.name}-docs", embedding_function=None
-                )
-            self._stale = False
-
-    def _run(self, fn: Callable[[], T]) -> T:
-        self.refresh()
-        return fn()
+    @staticmethod
+    def unavailable(exc: StoreUnavailable) -> ApiError:
+        """The 503 of a store outage."""
+        return ApiError(503, "store_unavailable", str(exc))
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` in the threadpool; a Chroma failure becomes ApiError(503)."""
         try:
-            return await run_in_threadpool(self._run, fn)
-        except ApiError:
-            raise
-        except Exception as exc:
-            if is_store_failure(exc):
-                raise self.unavailable(exc) from exc
-            raise
+            return await run_in_threadpool(self.engine.use_store, fn)
+        except StoreUnavailable as exc:
+            raise self.unavailable(exc) from exc
 
 
 # --- the app ------------------------------------------------------------------------------
@@ -335,9 +289,10 @@ BEARER = HTTPBearer(
 
 def _index_state(engine: Engine) -> IndexState | None:
     """The derived index's state, once this process has built one (health never builds it)."""
-    if "retriever" not in vars(engine):
+    retriever = engine.built_retriever
+    if retriever is None:
         return None
-    live = engine.retriever.live
+    live = retriever.live
     last = live.updates[-1] if live.updates else None
     return IndexState(
         generation=live.generation,
@@ -386,7 +341,7 @@ def create_api(engine: Engine) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_store_failure(exc):
-            err = guard.unavailable(exc)
+            err = guard.unavailable(engine.store_unavailable(exc))
             return _error_response(err.status, err.code, err.message)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error_response(500, "internal_error", "internal server error (see the server log)")
@@ -427,22 +382,18 @@ def create_api(engine: Engine) -> FastAPI:
     )
     async def ask(body: AskRequest) -> Any:
         """Answer a question with citations (JSON, or server-sent events when stream is true)."""
+        args = (body.question, body.conversation_id, body.filters())
         try:
-            question = validate_question(body.question, settings.max_question_chars)
+            if not body.stream:
+                answer = await guard.call(lambda: engine.ask(*args))
+                return JSONResponse(answer.model_dump(mode="json"))
+            stream = engine.ask_stream(*args)
+            # The first item comes after validation and retrieval: their errors get a status.
+            first = await guard.call(lambda: next(stream, None))
+        except ConversationNotFound as exc:
+            raise ApiError(404, "not_found", str(exc.args[0])) from exc
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
-        if body.conversation_id is not None:
-            known = await run_in_threadpool(engine.conversations.exists, body.conversation_id)
-            if not known:
-                raise ApiError(404, "not_found", f"unknown conversation {body.conversation_id}")
-        args = (question, body.conversation_id, body.filters())
-        if not body.stream:
-            answer = await guard.call(lambda: engine.ask(*args))
-            return JSONResponse(answer.model_dump(mode="json"))
-
-        stream = engine.ask_stream(*args)
-        # The first item comes after retrieval, so store failures still get a proper status.
-        first = await guard.call(lambda: next(stream, None))
         return StreamingResponse(
             _events(first, stream),
             media_type="text/event-stream",
@@ -465,23 +416,21 @@ def create_api(engine: Engine) -> FastAPI:
                 return
             async for item in iterate_in_threadpool(stream):
                 yield event(item)
-        except Exception as exc:
-            if is_store_failure(exc):
-                err = guard.unavailable(exc)
-                yield _sse("error", error_body(err.code, err.message))
-            else:
-                log.exception("error while streaming an answer")
-                yield _sse("error", error_body("internal_error", "the answer failed midway"))
+        except StoreUnavailable as exc:
+            err = guard.unavailable(exc)
+            yield _sse("error", error_body(err.code, err.message))
+        except Exception:
+            log.exception("error while streaming an answer")
+            yield _sse("error", error_body("internal_error", "the answer failed midway"))
 
     @api.post("/search", response_model=SearchResult)
     async def search(body: SearchRequest) -> SearchResult:
         """The best passages for a question (hybrid, language-fair retrieval), no answer."""
+        filters = body.filters()
         try:
-            question = validate_question(body.question, settings.max_question_chars)
+            hits = await guard.call(lambda: engine.search(body.question, body.k, filters))
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
-        filters = body.filters()
-        hits = await guard.call(lambda: engine.retriever.search(question, body.k, filters))
         return SearchResult(
             passages=[
                 Passage(
@@ -619,7 +568,7 @@ def create_api(engine: Engine) -> FastAPI:
         except ApiError as err:
             health = Health(
                 status="degraded",
-                model_loaded="embedder" in vars(engine),
+                model_loaded=engine.model_loaded,
                 chroma="unreachable",
                 documents=None,
                 chunks=None,
@@ -628,7 +577,7 @@ def create_api(engine: Engine) -> FastAPI:
             return JSONResponse(health.model_dump(mode="json"), status_code=503)
         health = Health(
             status="ok",
-            model_loaded="embedder" in vars(engine),
+            model_loaded=engine.model_loaded,
             chroma="reachable",
             documents=n_docs,
             chunks=n_chunks,
