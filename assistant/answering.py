@@ -42,20 +42,10 @@ class Answerer(Protocol):
 
 def make_citation(n: int, chunk: ChunkRecord, start: int, end: int) -> Citation:
     """A citation of chunk-local span [start, end): offsets become document offsets."""
-    return Citation(
-        id=citation_id(chunk.doc_id, chunk.start + start, chunk.start + end),
-        n=n,
-        doc_id=chunk.doc_id,
-        source=chunk.source,
-        title=chunk.title,
-        lang=chunk.lang,
-        start=chunk.start + start,
-        end=chunk.start + end,
-        site=chunk.site,
-        published=chunk.published,
-        url=chunk.url,
-        page=chunk.page_at(chunk.start + start),
-        quote=chunk.text[start:end],
+    begin, stop = chunk.start + start, chunk.start + end
+    cid = citation_id(chunk.doc_id, begin, stop)
+    return Citation.of(
+        chunk.doc_id, chunk.origin, begin, stop, id=cid, n=n, quote=chunk.text[start:end]
     )
 
 
@@ -222,9 +212,9 @@ class ExtractiveAnswerer:
 
 def _asker_first(group: list[Candidate], language: str) -> list[Candidate]:
     """The group with the sentence to quote first: the asker's language when one is in it."""
-    if group[0].chunk.lang == language:
+    if group[0].chunk.origin.lang == language:
         return group
-    mine = [s for s in group if s.chunk.lang == language]
+    mine = [s for s in group if s.chunk.origin.lang == language]
     if not mine:
         return group
     quoted = max(mine, key=lambda s: s.logit)

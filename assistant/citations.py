@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
+from index.provenance import Provenance
 from index.store import DocRecord, Store
 
 CONTEXT_CHARS = 300
@@ -32,6 +33,24 @@ class SourceSpan(BaseModel):
     published: str | None = Field(None, description="Publication date (YYYY-MM-DD) if stated.")
     url: str | None = None
     page: int | None = Field(None, description="The page the span starts on (PDF sources).")
+
+    @classmethod
+    def of(cls, doc_id: str, origin: Provenance, start: int, end: int, **more: Any) -> Self:
+        """The span [start, end) of a document, with what a reader checks it against."""
+        page = origin.pages.at(start)
+        return cls(doc_id=doc_id, start=start, end=end, page=page, **shown(origin), **more)
+
+
+def shown(origin: Provenance) -> dict[str, Any]:
+    """The provenance every output shows, as flat fields (the API's JSON has them so)."""
+    return {
+        "source": origin.source,
+        "title": origin.title,
+        "lang": origin.lang,
+        "site": origin.site,
+        "published": origin.published,
+        "url": origin.url,
+    }
 
 
 class Citation(SourceSpan):
@@ -106,22 +125,16 @@ def lookup(store: Store, cid: str, context_chars: int = CONTEXT_CHARS) -> Citati
     doc_id = doc.doc_id
     lo, hi = max(0, start - context_chars), min(len(text), end + context_chars)
     return CitationContext(
-        citation=Citation(
+        citation=Citation.of(
+            doc_id,
+            doc.origin,
+            start,
+            end,
             id=citation_id(doc_id, start, end),
             n=1,
-            doc_id=doc_id,
-            source=doc.source,
-            title=doc.title,
-            lang=doc.lang,
-            start=start,
-            end=end,
-            site=doc.site,
-            published=doc.published,
-            url=doc.url,
-            page=doc.page_at(start),
             quote=text[start:end],
         ),
-        published=doc.published,
+        published=doc.origin.published,
         context=text[lo:hi],
         context_start=lo,
         context_end=hi,

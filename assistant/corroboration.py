@@ -87,7 +87,7 @@ def pair_rows(candidates: list[Candidate]) -> tuple[np.ndarray, list[tuple[int, 
                 continue
             a, b = candidates[i], candidates[j]
             shared, one_side, conflict = _number_agreement(numbers[i], numbers[j])
-            names, known = name_agreement(a.text, a.chunk.lang, b.text, b.chunk.lang)
+            names, known = name_agreement(a.text, a.chunk.origin.lang, b.text, b.chunk.origin.lang)
             rows.append(
                 [
                     cosine[i, j],

@@ -189,7 +189,7 @@ def evaluate_retrieval(task: Task, settings: Any, embedder: Any, workdir: Path) 
     """Index the task's passages in a scratch store and score the shipped retriever."""
     engine, _ = index_task(task, settings, workdir, embedder)
     ranked = [
-        unique_keys([Path(h.chunk.source).stem for h in engine.retriever.search(q.text, 60)])
+        unique_keys([Path(h.chunk.origin.source).stem for h in engine.retriever.search(q.text, 60)])
         for q in task.questions
     ]
     langs = {p.key: p.lang for p in task.passages}

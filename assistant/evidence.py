@@ -244,7 +244,12 @@ class EvidenceScorer:
         cosine = vectors @ query
         dense = np.array(
             [
-                c - (float(query @ baseline[h.chunk.lang]) if h.chunk.lang in baseline else 0.0)
+                c
+                - (
+                    float(query @ baseline[h.chunk.origin.lang])
+                    if h.chunk.origin.lang in baseline
+                    else 0.0
+                )
                 for c, (h, _, _) in zip(cosine, spans)
             ]
         )
@@ -257,18 +262,20 @@ class EvidenceScorer:
         }
         ranks = np.array(
             [
-                float(c) - offsets.get(h.chunk.lang, 0.0) + h.score
+                float(c) - offsets.get(h.chunk.origin.lang, 0.0) + h.score
                 for c, (h, _, _) in zip(cosine, spans)
             ]
         )
         chunk_cover = {  # once per chunk, not once per sentence of it
-            hit.chunk.id: _coverage(q_words, question, language, hit.chunk.text, hit.chunk.lang)
+            hit.chunk.id: _coverage(
+                q_words, question, language, hit.chunk.text, hit.chunk.origin.lang
+            )
             for hit, _, _ in spans
         }
         rows = []
         for (hit, start, end), value, rank in zip(spans, dense, ranks):
             sentence = hit.chunk.text[start:end]
-            same = hit.chunk.lang == language
+            same = hit.chunk.origin.lang == language
             rows.append(
                 [
                     value,
@@ -276,13 +283,14 @@ class EvidenceScorer:
                     rank - ranks.max(),
                     hit.evidence,
                     float(same),
-                    _coverage(q_words, question, language, sentence, hit.chunk.lang),
+                    _coverage(q_words, question, language, sentence, hit.chunk.origin.lang),
                     chunk_cover[hit.chunk.id],
                     float(bool(q_numbers)),
                     len(q_numbers & numbers_in(sentence)) / len(q_numbers) if q_numbers else 0.0,
                     float(q_type is not None),
                     float(
-                        q_type is not None and not has_answer_type(sentence, hit.chunk.lang, q_type)
+                        q_type is not None
+                        and not has_answer_type(sentence, hit.chunk.origin.lang, q_type)
                     ),
                     math.log(len(sentence.split())),
                 ]
@@ -291,7 +299,7 @@ class EvidenceScorer:
         logits = self.model.sentence.logit(features)
         out = []
         for i, ((hit, start, end), vector) in enumerate(zip(spans, vectors)):
-            centred = vector - centroids.get(hit.chunk.lang, 0.0)
+            centred = vector - centroids.get(hit.chunk.origin.lang, 0.0)
             centred /= max(float(np.linalg.norm(centred)), 1e-12)
             out.append(
                 Candidate(

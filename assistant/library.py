@@ -107,7 +107,7 @@ class Library:
 
     def ingest_feeds(self, locations: Sequence[str], progress: bool = True) -> IngestReport:
         """Ingest the items of RSS/Atom feeds (URLs or files) that are not in the corpus yet."""
-        known = {d.source for d in self.store.documents()}
+        known = {d.origin.source for d in self.store.documents()}
         inputs, unreadable = [], []
         for location in locations:
             try:
@@ -210,6 +210,7 @@ class Library:
         record = self._record(doc_id)
         if not record.location:
             raise SkipFile("the document records no file or URL to read again; ingest it anew")
+        source = record.origin.source
         reader: Callable[[], Document]
         if "://" in record.location:
             reader = partial(self._read_url, record.location)
@@ -217,11 +218,9 @@ class Library:
             path = Path(record.location)
             if not path.is_file():
                 raise SkipFile(f"its file is gone: {record.location}")
-            reader = partial(read_file, path, record.source, str(path), self.options.max_bytes)
+            reader = partial(read_file, path, source, str(path), self.options.max_bytes)
         document = reader()
-        return self._run(
-            [Input(record.source, lambda: document)], progress=False, refresh=[record.source]
-        )
+        return self._run([Input(source, lambda: document)], progress=False, refresh=[source])
 
     def _record(self, doc_id: str) -> DocRecord:
         found = self.store.documents([doc_id])

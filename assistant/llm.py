@@ -108,9 +108,9 @@ def build_messages(question: str, language: str, passages: list[ScoredChunk]) ->
     blocks = []
     for n, hit in enumerate(passages, 1):
         chunk = hit.chunk
+        lang, title = _attribute(chunk.origin.lang), _attribute(chunk.origin.title)
         blocks.append(
-            f'<passage n="{n}" lang="{_attribute(chunk.lang)}" title="{_attribute(chunk.title)}">'
-            f"\n{escape(chunk.text)}\n</passage>"
+            f'<passage n="{n}" lang="{lang}" title="{title}">\n{escape(chunk.text)}\n</passage>'
         )
     user = (
         "Passages:\n\n"

@@ -35,7 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine, _ = indexed_engine(task, Path(tmp))
         retriever, answerer = engine.retriever, engine.extractive
-        doc_of = {key_of(d.source): d.doc_id for d in engine.store.documents()}
+        doc_of = {key_of(d.origin.source): d.doc_id for d in engine.store.documents()}
         k = engine.settings.top_k
 
         rows: dict[str, dict] = {}

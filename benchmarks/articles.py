@@ -163,7 +163,7 @@ def ask(
         gold = corpus.spans.get((q.article, q.paragraph)) if kind == "answerable" else None
         labels = [
             gold is not None
-            and key_of(s.chunk.source) == article_key(q.article)
+            and key_of(s.chunk.origin.source) == article_key(q.article)
             and _overlaps(s.chunk.start + s.start, s.chunk.start + s.end, gold)
             and contains_answer(s.text, q.answers)
             for s in sentences

@@ -115,7 +115,7 @@ def collect(
 
 def where(corpus: Parallel, s: Candidate) -> tuple[Place, float]:
     """Paragraph and relative place of a candidate sentence."""
-    return corpus.place(s.chunk.source, s.chunk.start + s.start, s.chunk.start + s.end)
+    return corpus.place(s.chunk.origin.source, s.chunk.start + s.start, s.chunk.start + s.end)
 
 
 def pair_data(corpus: Parallel, ask: Ask) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

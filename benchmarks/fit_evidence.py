@@ -83,7 +83,7 @@ def tydi_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> lis
     with tempfile.TemporaryDirectory() as tmp:
         engine, _ = index_task(task, settings, Path(tmp), embedder)
         scorer = engine.extractive.scorer
-        doc_of = {key_of(d.source): d.doc_id for d in engine.store.documents()}
+        doc_of = {key_of(d.origin.source): d.doc_id for d in engine.store.documents()}
         for q in asked:
             language = detect_language(q.text)
             for kind, exclude in (("answerable", None), ("gold removed", [doc_of[q.gold]])):
@@ -91,7 +91,7 @@ def tydi_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> lis
                 sentences = scorer.candidates(q.text, language, hits)
                 labels = [
                     kind == "answerable"
-                    and key_of(s.chunk.source) == q.gold
+                    and key_of(s.chunk.origin.source) == q.gold
                     and contains_answer(s.text, q.answers)
                     for s in sentences
                 ]

@@ -276,7 +276,7 @@ def similarities(articles: list[Article], docs: list[Document]) -> dict[str, flo
     by_name = {a.name: a for a in articles}
     scores: dict[str, list[float]] = {}
     for doc in docs:
-        source = by_name[key_of(doc.source)]
+        source = by_name[key_of(doc.origin.source)]
         scores.setdefault(source.lang, []).append(similarity(source.text, doc.text))
     return {lang: statistics.mean(scores[lang]) for lang in LANGS if lang in scores}
 

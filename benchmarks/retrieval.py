@@ -46,14 +46,14 @@ def run_system(retriever: Retriever, task: Task) -> tuple[list[list[str]], list[
         t0 = time.perf_counter()
         hits = retriever.search(q.text, k=DEPTH * 3)
         latency.append((time.perf_counter() - t0) * 1000)
-        ranked.append(unique_keys([key_of(h.chunk.source) for h in hits])[:DEPTH])
+        ranked.append(unique_keys([key_of(h.chunk.origin.source) for h in hits])[:DEPTH])
     return ranked, latency
 
 
 def run_bm25(retriever: Retriever, task: Task) -> list[list[str]]:
     """Ranked passage keys by BM25 alone (stemmed per language, Arabic normalised)."""
     derived = retriever.derived()
-    source = {c.id: c.source for c in retriever.store.chunks_by_id(derived.chunk_ids())}
+    source = {c.id: c.origin.source for c in retriever.store.chunks_by_id(derived.chunk_ids())}
     out = []
     for q in task.questions:
         scores = derived.bm25_scores(q.text)

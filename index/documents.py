@@ -18,6 +18,7 @@ from index.formats.docx import read_docx
 from index.formats.html import extract_html
 from index.formats.pdf import read_pdf
 from index.language import detect_language, normalize_for_search
+from index.provenance import Pages, Provenance
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -39,15 +40,8 @@ class Document:
 
     doc_id: str
     text: str  # what the reader extracted (UTF-8, LF line ends); citation offsets refer to it
-    title: str
-    lang: str
-    source: str  # the input's identity: a file under the folder given, or a URL
-    published: str | None
-    site: str | None = None
-    url: str | None = None
-    author: str | None = None
+    origin: Provenance
     location: str | None = None  # what re-indexing reads again: an absolute path or a URL
-    page_starts: tuple[int, ...] = ()
 
 
 def doc_id_for(text: str) -> str:
@@ -176,19 +170,17 @@ def to_document(
         raise SkipFile("empty")
     dateline = published_date(text)
     published = (dateline or found.published) if dateline_first else found.published or dateline
-    return Document(
-        doc_id=doc_id_for(text),
-        text=text,
+    origin = Provenance(
         title=found.title or title_of(text),
-        lang=detect_language(text),
         source=source,
+        lang=detect_language(text),
         published=published,
         site=found.site,
         url=found.url,
         author=found.author,
-        location=location,
-        page_starts=found.page_starts,
+        pages=Pages(1, found.page_starts),
     )
+    return Document(doc_id_for(text), text, origin, location)
 
 
 def read_document(path: Path, root: Path, max_bytes: int) -> Document:

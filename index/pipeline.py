@@ -20,7 +20,6 @@ from tqdm import tqdm
 from index.chunking import chunk_text
 from index.documents import Document, SkipFile, iter_input_files, read_document
 from index.embedding import Embedder
-from index.formats.base import page_at
 from index.store import ChunkRecord, DocRecord, Store
 
 
@@ -167,8 +166,8 @@ def ingest_inputs(
     known: dict[str, list[DocRecord]] = {}
     owner: dict[str, str] = {}
     for record in store.documents():
-        known.setdefault(record.source, []).append(record)
-        owner[record.doc_id] = record.source
+        known.setdefault(record.origin.source, []).append(record)
+        owner[record.doc_id] = record.origin.source
     seen: set[str] = set()
     refresh = set(refresh)
     pending: list[_Pending] = []
@@ -180,35 +179,35 @@ def ingest_inputs(
         except SkipFile as skip:
             report.skipped.append((item.name, skip.reason))  # the caller reports them
             continue
-        if owner.setdefault(doc.doc_id, doc.source) != doc.source:
+        if owner.setdefault(doc.doc_id, doc.origin.source) != doc.origin.source:
             report.skipped.append((item.name, f"same text as {owner[doc.doc_id]}"))
             continue
-        seen.add(doc.source)
-        report.doc_ids[doc.source] = doc.doc_id
-        versions = known.get(doc.source, [])
+        seen.add(doc.origin.source)
+        report.doc_ids[doc.origin.source] = doc.doc_id
+        versions = known.get(doc.origin.source, [])
         current = [
             v
             for v in versions
             if v.doc_id == doc.doc_id and (v.chunk_tokens, v.chunker) == (chunk_tokens, chunker)
         ]
-        if current and doc.source not in refresh:
+        if current and doc.origin.source not in refresh:
             for stale in versions:
                 if stale is not current[0]:
                     store.delete_document(stale.doc_id)
                     removed.append(stale.doc_id)
                     report.repaired += 1
-            report.unchanged.append(doc.source)
+            report.unchanged.append(doc.origin.source)
             continue
         records = _chunk_records(doc, chunk_tokens, count)
         if not records:
             report.skipped.append((item.name, "no text content to index"))
-            report.doc_ids.pop(doc.source)
+            report.doc_ids.pop(doc.origin.source)
             continue
         replaces = [v.doc_id for v in versions if v.doc_id != doc.doc_id]
         rewrites = len(replaces) < len(versions)  # same text: other chunking, or refreshed
         tokens = sum(r.tokens for r in records)
         pending.append(_Pending(doc, [r.record for r in records], tokens, replaces, rewrites))
-        (report.updated if versions else report.added).append(doc.source)
+        (report.updated if versions else report.added).append(doc.origin.source)
         if sum(len(p.records) for p in pending) >= batch_chunks:
             _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
     _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
@@ -238,24 +237,8 @@ def _chunk_records(
     """The document's chunks as records that carry what a citation shows (date, site, page)."""
     out = []
     for c in chunk_text(doc.text, chunk_tokens, count):
-        page = page_at(doc.page_starts, c.start)
-        breaks = tuple(s for s in doc.page_starts if c.start < s < c.end)
-        record = ChunkRecord(
-            id=f"{doc.doc_id}:{c.n}",
-            doc_id=doc.doc_id,
-            n=c.n,
-            text=c.text,
-            lang=doc.lang,
-            title=doc.title,
-            source=doc.source,
-            start=c.start,
-            end=c.end,
-            published=doc.published,
-            site=doc.site,
-            url=doc.url,
-            page=page,
-            page_breaks=breaks,
-        )
+        origin = doc.origin.within(c.start, c.end)
+        record = ChunkRecord(f"{doc.doc_id}:{c.n}", doc.doc_id, c.n, c.text, c.start, c.end, origin)
         out.append(_Chunked(record, c.tokens))
     return out
 
@@ -292,19 +275,12 @@ def _flush(
         [
             DocRecord(
                 doc_id=item.doc.doc_id,
-                title=item.doc.title,
-                lang=item.doc.lang,
-                source=item.doc.source,
-                published=item.doc.published,
+                origin=item.doc.origin,
                 n_chunks=len(item.records),
                 chunk_tokens=chunking[0],
                 chunker=chunking[1],
                 embed_dtype=embedder.dtype,
-                site=item.doc.site,
-                url=item.doc.url,
-                author=item.doc.author,
                 location=item.doc.location,
-                page_starts=item.doc.page_starts,
             )
             for item in pending
         ],

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from index.formats.base import page_at
+from index.provenance import Provenance
 
 SCHEMA = 1
 MARKER = ".sanad-data"
@@ -25,28 +25,24 @@ class StoreError(RuntimeError):
 
 @dataclass(frozen=True)
 class ChunkRecord:
-    """One stored chunk with the metadata needed to cite it."""
+    """One stored chunk: its span of the document, and the provenance needed to cite it."""
 
     id: str
     doc_id: str
     n: int
     text: str
-    lang: str
-    title: str
-    source: str
     start: int
     end: int
-    published: str | None = None
-    site: str | None = None
-    url: str | None = None
-    page: int | None = None  # the page the chunk starts on (paged formats: PDF)
-    page_breaks: tuple[int, ...] = ()  # document offsets inside the chunk where a page starts
+    origin: Provenance  # its pages are the chunk's own: the page it starts on, breaks inside
 
     def page_at(self, offset: int) -> int | None:
         """The page of a document offset inside this chunk (None for formats without pages)."""
-        if self.page is None:
-            return None
-        return self.page + sum(1 for start in self.page_breaks if start <= offset)
+        return self.origin.pages.at(offset)
+
+    def metadata(self, chunk_tokens: int) -> dict[str, Any]:
+        """Chroma metadata (no None values)."""
+        place = {"doc_id": self.doc_id, "n": self.n, "start": self.start, "end": self.end}
+        return {**self.origin.to_meta(), **place, "chunk_tokens": chunk_tokens}
 
     @classmethod
     def from_chroma(cls, cid: str, text: str, meta: dict[str, Any]) -> ChunkRecord:
@@ -56,16 +52,9 @@ class ChunkRecord:
             doc_id=str(meta["doc_id"]),
             n=int(meta["n"]),
             text=text,
-            lang=str(meta.get("lang", "other")),
-            title=str(meta.get("title", "")),
-            source=str(meta.get("source", "")),
             start=int(meta["start"]),
             end=int(meta["end"]),
-            published=meta.get("published") or None,
-            site=meta.get("site") or None,
-            url=meta.get("url") or None,
-            page=int(meta["page"]) if "page" in meta else None,
-            page_breaks=_offsets(meta.get("page_breaks")),
+            origin=Provenance.from_meta(meta),
         )
 
 
@@ -74,44 +63,28 @@ class DocRecord:
     """A fully ingested document: written after all its chunks, so it marks completion."""
 
     doc_id: str
-    title: str
-    lang: str
-    source: str
-    published: str | None
+    origin: Provenance
     n_chunks: int
     chunk_tokens: int
     chunker: str = "cl100k"  # whose tokens bound the chunks: "cl100k" or "model"
     embed_dtype: str = "float32"  # the model's number format when it embedded the chunks
-    site: str | None = None  # the publisher's name, e.g. from the page or the feed
-    url: str | None = None
-    author: str | None = None
     location: str | None = None  # what re-indexing reads: an absolute path or a URL
-    page_starts: tuple[int, ...] = ()  # text offset where each page begins (PDF)
 
     def page_at(self, offset: int) -> int | None:
         """The page a text offset lies on (None for formats without pages)."""
-        return page_at(self.page_starts, offset)
+        return self.origin.pages.at(offset)
 
     def metadata(self) -> dict[str, Any]:
         """Chroma metadata (no None values)."""
         meta: dict[str, Any] = {
-            "title": self.title,
-            "lang": self.lang,
-            "source": self.source,
+            **self.origin.to_meta(),
             "n_chunks": self.n_chunks,
             "chunk_tokens": self.chunk_tokens,
             "chunker": self.chunker,
             "embed_dtype": self.embed_dtype,
         }
-        optional = {
-            "published": self.published,
-            "site": self.site,
-            "url": self.url,
-            "author": self.author,
-            "location": self.location,
-            "page_starts": ",".join(map(str, self.page_starts)),
-        }
-        meta.update({key: value for key, value in optional.items() if value})
+        if self.location:
+            meta["location"] = self.location
         return meta
 
     @classmethod
@@ -119,25 +92,13 @@ class DocRecord:
         """Build from Chroma's id and metadata."""
         return cls(
             doc_id=doc_id,
-            title=str(meta.get("title", "")),
-            lang=str(meta.get("lang", "other")),
-            source=str(meta.get("source", "")),
-            published=meta.get("published") or None,
+            origin=Provenance.from_meta(meta),
             n_chunks=int(meta.get("n_chunks", 0)),
             chunk_tokens=int(meta.get("chunk_tokens", 0)),
             chunker=str(meta.get("chunker", "cl100k")),
             embed_dtype=str(meta.get("embed_dtype", "float32")),
-            site=meta.get("site") or None,
-            url=meta.get("url") or None,
-            author=meta.get("author") or None,
             location=meta.get("location") or None,
-            page_starts=_offsets(meta.get("page_starts")),
         )
-
-
-def _offsets(value: Any) -> tuple[int, ...]:
-    """Offsets stored as a comma-separated string (Chroma metadata holds no lists)."""
-    return tuple(int(part) for part in str(value or "").split(",") if part)
 
 
 @dataclass(frozen=True)
@@ -272,7 +233,7 @@ class Store:
                 ids=[r.id for r in part],
                 embeddings=embeddings[i : i + step],
                 documents=[r.text for r in part],
-                metadatas=[_chunk_meta(r, chunk_tokens) for r in part],
+                metadatas=[r.metadata(chunk_tokens) for r in part],
             )
 
     def commit_documents(
@@ -436,23 +397,3 @@ class Store:
             ChunkRecord.from_chroma(i, t, m)
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])
         ]
-
-
-def _chunk_meta(record: ChunkRecord, chunk_tokens: int) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "doc_id": record.doc_id,
-        "n": record.n,
-        "lang": record.lang,
-        "title": record.title,
-        "source": record.source,
-        "start": record.start,
-        "end": record.end,
-        "chunk_tokens": chunk_tokens,
-    }
-    optional = {"published": record.published, "site": record.site, "url": record.url}
-    meta.update({key: value for key, value in optional.items() if value})
-    if record.page is not None:
-        meta["page"] = record.page
-        if record.page_breaks:
-            meta["page_breaks"] = ",".join(map(str, record.page_breaks))
-    return meta

@@ -25,7 +25,7 @@ def test_ingest_and_search_through_a_chroma_server(tmp_path, embedder, chroma_se
     assert len(report.added) == 5
     assert not (tmp_path / "data" / "chroma").exists()  # nothing written locally
     hits = engine.retriever.search("Who trained Haftar's militias in street warfare?", k=5)
-    assert {"000", "001", "003"} <= {Path(h.chunk.source).name[:3] for h in hits}
+    assert {"000", "001", "003"} <= {Path(h.chunk.origin.source).name[:3] for h in hits}
     again = make_engine(tmp_path, embedder, chroma_url=chroma_server.url)
     assert again.ingest([SEEDS], progress=False).chunks_embedded == 0
 
@@ -74,10 +74,10 @@ def test_a_server_follows_another_process_that_ingests_and_deletes(
         try:
             for i in range(3, 9):
                 (corpus / f"bulletin-{i - 3}.txt").unlink()
-                gone = {d.source: d.doc_id for d in writer.store.documents()}
+                gone = {d.origin.source: d.doc_id for d in writer.store.documents()}
                 name = put(i)
                 writer.ingest([corpus], sync=True, progress=False)
-                docs = {Path(d.source).name: d.doc_id for d in writer.store.documents()}
+                docs = {Path(d.origin.source).name: d.doc_id for d in writer.store.documents()}
                 removed = gone[f"corpus/bulletin-{i - 3}.txt"]
                 deleted[removed] = time.monotonic()
                 added = docs[name]

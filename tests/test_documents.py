@@ -38,10 +38,10 @@ def test_seed_documents(prefix):
     path = _seed(prefix)
     doc = read_document(path, SEEDS, 20 * MB)
     lang, published, title = SEED_EXPECTED[prefix]
-    assert doc.lang == lang
-    assert doc.published == published
-    assert doc.title.startswith(title)
-    assert doc.source == path.name
+    assert doc.origin.lang == lang
+    assert doc.origin.published == published
+    assert doc.origin.title.startswith(title)
+    assert doc.origin.source == path.name
     assert doc.text == path.read_text(encoding="utf-8")
     assert re.fullmatch(r"[0-9a-f]{16}", doc.doc_id)
     assert doc.doc_id == doc_id_for(doc.text)
@@ -69,8 +69,8 @@ def test_crlf_and_bom(tmp_path):
     path.write_bytes("\ufeffTitle line\r\nSecond line.\r\n".encode())
     doc = read_document(path, tmp_path, MB)
     assert doc.text == "Title line\nSecond line.\n"
-    assert doc.title == "Title line"
-    assert doc.source == "note.txt"
+    assert doc.origin.title == "Title line"
+    assert doc.origin.source == "note.txt"
 
 
 def test_markdown_kept_as_is(tmp_path):
@@ -79,8 +79,8 @@ def test_markdown_kept_as_is(tmp_path):
     path.write_text("# Haftar and Israel\n\n*Cairo* — talks were held.\n", encoding="utf-8")
     doc = read_document(path, tmp_path, MB)
     assert doc.text == "# Haftar and Israel\n\n*Cairo* — talks were held.\n"
-    assert doc.title == "# Haftar and Israel"
-    assert doc.source == "sub/a.md"
+    assert doc.origin.title == "# Haftar and Israel"
+    assert doc.origin.source == "sub/a.md"
 
 
 NEWS_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
@@ -110,17 +110,21 @@ def test_html_main_text_and_metadata(tmp_path):
     assert "paid in full." in doc.text
     for debris in ("Home", "Share on", "Great article", "All rights reserved", "secret", "color"):
         assert debris not in doc.text
-    assert doc.title == "Port strike halts fuel imports"
-    assert (doc.site, doc.author, doc.published) == ("Tripoli Times", "Amal Haddad", "2024-02-10")
-    assert doc.lang == "en" and "\n\n" not in doc.text
-    assert doc.location == str(path) and doc.page_starts == ()
+    assert doc.origin.title == "Port strike halts fuel imports"
+    assert (doc.origin.site, doc.origin.author, doc.origin.published) == (
+        "Tripoli Times",
+        "Amal Haddad",
+        "2024-02-10",
+    )
+    assert doc.origin.lang == "en" and "\n\n" not in doc.text
+    assert doc.location == str(path) and doc.origin.pages.starts == ()
 
 
 def test_html_date_falls_back_to_the_dateline(tmp_path):
     path = tmp_path / "page.htm"
     body = "TRIPOLI, 7 December 2019 (Reuters) - " + "The council approved the budget. " * 12
     path.write_text(f"<html><body><article><p>{body}</p></article></body></html>")
-    assert read_document(path, tmp_path, MB).published == "2019-12-07"
+    assert read_document(path, tmp_path, MB).origin.published == "2019-12-07"
 
 
 @pytest.mark.parametrize(
@@ -148,7 +152,7 @@ def test_oversize(tmp_path):
     path.write_bytes(b"word " * 300_000)
     with pytest.raises(SkipFile, match="larger than 1 MB"):
         read_document(path, tmp_path, MB)
-    assert read_document(path, tmp_path, 2 * MB).title.startswith("word word")
+    assert read_document(path, tmp_path, 2 * MB).origin.title.startswith("word word")
 
 
 @pytest.mark.parametrize(
@@ -200,7 +204,7 @@ def test_iter_input_files(tmp_path):
     ]
     docs = [read_document(f, root, MB) for f, root in found if f.suffix != ".pdf"]
     assert all(isinstance(d, Document) for d in docs)
-    assert [d.source for d in docs] == ["a.md", "b.txt", "sub/c.html", "single.txt"]
+    assert [d.origin.source for d in docs] == ["a.md", "b.txt", "sub/c.html", "single.txt"]
 
 
 def test_iter_input_files_missing(tmp_path):

@@ -93,7 +93,7 @@ def news_engine(tmp_path_factory: pytest.TempPathFactory, seeded, formats_dir: P
 
 
 def by_source(engine: Engine) -> dict[str, object]:
-    return {d.source: d for d in engine.store.documents()}
+    return {d.origin.source: d for d in engine.store.documents()}
 
 
 def test_one_file_of_each_format(news_engine: Engine):
@@ -108,16 +108,22 @@ def test_one_file_of_each_format(news_engine: Engine):
     for source, (lang, published, site, sentence) in expected.items():
         doc = docs[source]
         _, text = news_engine.store.document(doc.doc_id)
-        assert (doc.lang, doc.published, doc.site) == (lang, published, site), source
+        assert (doc.origin.lang, doc.origin.published, doc.origin.site) == (
+            lang,
+            published,
+            site,
+        ), source
         assert sentence in text, (source, text[:300])
     html_text = news_engine.store.document(docs["news/aqaba.html"].doc_id)[1]
     assert "Subscribe" not in html_text and "Business" not in html_text
-    assert docs["news/aqaba.html"].author == "Omar Saleh"
+    assert docs["news/aqaba.html"].origin.author == "Omar Saleh"
     pdf = docs["news/zarqa.pdf"]
-    assert len(pdf.page_starts) == 5 and pdf.page_starts[0] == 0  # one line per page
+    assert (
+        len(pdf.origin.pages.starts) == 5 and pdf.origin.pages.starts[0] == 0
+    )  # one line per page
     docx_text = news_engine.store.document(docs["news/water.docx"].doc_id)[1]
     assert docx_text.index("المحطة | السعة") < docx_text.index("وتبلغ كلفة الخطة")
-    assert docs["news/water.docx"].author == "وزارة المياه"
+    assert docs["news/water.docx"].origin.author == "وزارة المياه"
 
 
 def test_citations_of_a_pdf_carry_the_page_and_exact_spans(news_engine: Engine):
@@ -139,7 +145,7 @@ def test_every_format_keeps_quotes_exact(news_engine: Engine):
     for doc in news_engine.store.documents():
         _, text = news_engine.store.document(doc.doc_id)
         for hit in news_engine.retriever.search(
-            doc.title, k=3, filters=Filters.of(doc_ids=[doc.doc_id])
+            doc.origin.title, k=3, filters=Filters.of(doc_ids=[doc.doc_id])
         ):
             assert text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
 
@@ -161,7 +167,7 @@ def test_every_format_keeps_quotes_exact(news_engine: Engine):
 def test_filters_by_date_source_and_language(news_engine: Engine, filters, allowed):
     hits = news_engine.retriever.search("water, transport and libraries", k=30, filters=filters)
     assert hits
-    assert {Path(h.chunk.source).name for h in hits} <= allowed
+    assert {Path(h.chunk.origin.source).name for h in hits} <= allowed
     assert len({h.chunk.doc_id for h in hits}) >= min(2, len(allowed))
 
 
@@ -205,7 +211,7 @@ def test_upload_reports_each_file_and_writes_only_inside_the_data_dir(library_en
     assert sorted(p.name for p in uploads.iterdir()) == ["jakarta.txt"]
     assert not (tmp_path / "escape.txt").exists() and not (uploads.parent / "escape.txt").exists()
     (doc,) = library_engine.store.documents()
-    assert doc.source == "uploads/jakarta.txt" and doc.published == "2024-01-12"
+    assert doc.origin.source == "uploads/jakarta.txt" and doc.origin.published == "2024-01-12"
 
 
 def test_a_failed_reupload_keeps_the_earlier_file(library_engine):
@@ -213,7 +219,7 @@ def test_a_failed_reupload_keeps_the_earlier_file(library_engine):
     results, _ = library_engine.library.upload([("note.md", io.BytesIO(b"\x00\x01binary"))])
     assert results[0].status == "skipped"
     assert (library_engine.library.uploads / "note.md").read_text() == MD_EN
-    assert [d.source for d in library_engine.store.documents()] == ["uploads/note.md"]
+    assert [d.origin.source for d in library_engine.store.documents()] == ["uploads/note.md"]
 
 
 def test_delete_reaches_every_process_at_once(library_engine, tmp_path, embedder):
@@ -222,11 +228,11 @@ def test_delete_reaches_every_process_at_once(library_engine, tmp_path, embedder
     )
     other = make_engine(tmp_path, embedder)  # a second reader of the same Chroma data
     question = "jalur bus listrik Jakarta"
-    doc_id = next(d.doc_id for d in library_engine.store.documents() if d.lang == "id")
+    doc_id = next(d.doc_id for d in library_engine.store.documents() if d.origin.lang == "id")
     assert doc_id in {h.chunk.doc_id for h in other.retriever.search(question, k=5)}
     assert doc_id in {h.chunk.doc_id for h in library_engine.retriever.search(question, k=5)}
     record = library_engine.library.delete(doc_id)
-    assert record.source == "uploads/jakarta.txt"
+    assert record.origin.source == "uploads/jakarta.txt"
     for engine in (library_engine, other):
         assert doc_id not in {h.chunk.doc_id for h in engine.retriever.search(question, k=5)}
         assert doc_id not in {d.doc_id for d in engine.store.documents()}
@@ -311,7 +317,11 @@ def test_feed_items_become_documents_and_a_rerun_fetches_only_new_ones(library_e
     assert report.added == [f"{base}/aqaba.html"]
     assert [reason[:8] for _, reason in report.skipped] == ["HTTP 404"]
     (doc,) = library_engine.store.documents()
-    assert (doc.published, doc.site, doc.url) == ("2024-02-10", "Gulf Wire", f"{base}/aqaba.html")
+    assert (doc.origin.published, doc.origin.site, doc.origin.url) == (
+        "2024-02-10",
+        "Gulf Wire",
+        f"{base}/aqaba.html",
+    )
     requests.clear()
     again = library_engine.library.ingest_feeds([f"{base}/feed.xml"], progress=False)
     assert not again.added and "/aqaba.html" not in requests
@@ -326,4 +336,4 @@ def test_a_url_is_ingested_and_an_unreachable_one_reported(library_engine, news_
     assert report.added == [f"{base}/aqaba.html"]
     assert "unreachable" in dict(report.skipped)["http://127.0.0.1:9/nothing"]
     (doc,) = library_engine.store.documents()
-    assert doc.location == f"{base}/aqaba.html" and doc.site == "Gulf Wire"
+    assert doc.location == f"{base}/aqaba.html" and doc.origin.site == "Gulf Wire"

@@ -11,6 +11,7 @@ import pytest
 from assistant.engine import Engine
 from index.derived import DerivedIndex, IndexView
 from index.lexical import lexical_tokens, query_tokens
+from index.provenance import Provenance
 from index.store import Change, ChunkRecord
 from tests.conftest import make_engine
 
@@ -25,7 +26,9 @@ def bm25s_scores(engine: Engine, view: IndexView, question: str) -> tuple[np.nda
     """Our scores and bm25s's, over the view's live rows in the same order."""
     rows = np.flatnonzero(view.alive)
     chunks = {c.id: c for c in engine.store.chunks_by_id(view.chunk_ids())}
-    corpus = [lexical_tokens(chunks[view.ids[r]].text, chunks[view.ids[r]].lang) for r in rows]
+    corpus = [
+        lexical_tokens(chunks[view.ids[r]].text, chunks[view.ids[r]].origin.lang) for r in rows
+    ]
     reference = bm25s.BM25()
     reference.index(corpus, show_progress=False)
     known = [t for t in query_tokens(question) if t in reference.vocab_dict]
@@ -103,7 +106,7 @@ def test_chunks_of_an_uncommitted_document_are_never_searched(tmp_path, embedder
     engine.ingest([corpus], progress=False)
     view = engine.retriever.derived()
     text = "Laporan rahasia tentang perang jalanan di Tripoli."
-    half = ChunkRecord("half:0", "half", 0, text, "id", "t", "half.txt", 0, len(text))
+    half = ChunkRecord("half:0", "half", 0, text, 0, len(text), Provenance("t", "half.txt", "id"))
     engine.store.put_chunks([half], embedder.embed_passages([text]), 300)  # no commit
     assert engine.retriever.derived() is view
     rebuilt = engine.retriever.live.rebuild()

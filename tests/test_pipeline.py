@@ -10,6 +10,7 @@ import pytest
 from index.chunking import chunk_text
 from index.documents import read_document
 from index.pipeline import reconcile
+from index.provenance import Provenance
 from index.store import ChunkRecord
 from tests.conftest import SEEDS, make_engine
 
@@ -17,9 +18,9 @@ SEED_LANGS = {"000": "id", "001": "en", "002": "ar", "003": "ar", "004": "ar"}
 
 
 def test_seed_languages_and_counts(seed_engine):
-    docs = {Path(d.source).name[:3]: d for d in seed_engine.store.documents()}
-    assert {k: d.lang for k, d in docs.items()} == SEED_LANGS
-    assert all(d.source.startswith("seeds/") for d in docs.values())
+    docs = {Path(d.origin.source).name[:3]: d for d in seed_engine.store.documents()}
+    assert {k: d.origin.lang for k, d in docs.items()} == SEED_LANGS
+    assert all(d.origin.source.startswith("seeds/") for d in docs.values())
     counts = seed_engine.store.chunk_doc_ids()
     assert {d.doc_id: d.n_chunks for d in docs.values()} == counts
 
@@ -118,11 +119,9 @@ def test_interrupted_writes_are_repaired(tmp_path, embedder, corpus):
             "deadbeefdeadbeef",
             c.n,
             c.text,
-            "en",
-            "t",
-            "corpus/x.txt",
             c.start,
             c.end,
+            Provenance("t", "corpus/x.txt", "en"),
         )
         for c in chunks
     ]
@@ -133,7 +132,7 @@ def test_interrupted_writes_are_repaired(tmp_path, embedder, corpus):
     assert reconcile(store) == 2
     assert "deadbeefdeadbeef" not in store.chunk_doc_ids()
     report = engine.ingest([corpus], progress=False)
-    assert report.added == [victim.source]
+    assert report.added == [victim.origin.source]
     docs = store.documents()
     assert len(docs) == 5
     assert store.chunk_doc_ids() == {d.doc_id: d.n_chunks for d in docs}
@@ -155,7 +154,7 @@ def test_a_dtype_switch_is_recorded_and_vectors_stay_comparable(
     bf16 = make_engine(tmp_path, bf16_embedder)
     bf16.ingest([corpus], progress=False)
     assert bf16.store.dtypes() == ["bfloat16", "float32"]
-    by_source = {Path(d.source).name: d.embed_dtype for d in bf16.store.documents()}
+    by_source = {Path(d.origin.source).name: d.embed_dtype for d in bf16.store.documents()}
     assert by_source == {n: "float32" for n in names[:3]} | {n: "bfloat16" for n in names[3:]}
     question = "Who trained Haftar's militias in street warfare?"
     with_fp32 = [h.chunk.id for h in fp32.retriever.search(question, k=3)]

@@ -14,7 +14,7 @@ STORY = {"000", "001", "003"}  # the Israeli street-warfare training, in id, en 
 
 
 def seeds_of(hits) -> list[str]:
-    return [Path(h.chunk.source).name[:3] for h in hits]
+    return [Path(h.chunk.origin.source).name[:3] for h in hits]
 
 
 @pytest.mark.parametrize(
@@ -67,8 +67,8 @@ def test_arabic_only_articles_reach_the_top_five(seed_engine, question, seed):
 def test_language_and_document_filters(seed_engine):
     retriever = seed_engine.retriever
     hits = retriever.search("street warfare training", k=10, filters=Filters.of(langs=["ar"]))
-    assert hits and {h.chunk.lang for h in hits} == {"ar"}
-    doc = next(d for d in seed_engine.store.documents() if d.lang == "en")
+    assert hits and {h.chunk.origin.lang for h in hits} == {"ar"}
+    doc = next(d for d in seed_engine.store.documents() if d.origin.lang == "en")
     hits = retriever.search("حرب الشوارع", k=10, filters=Filters.of(doc_ids=[doc.doc_id]))
     assert hits and {h.chunk.doc_id for h in hits} == {doc.doc_id}
     both = Filters.of(langs=["ar"], doc_ids=[doc.doc_id])

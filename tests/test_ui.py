@@ -195,7 +195,7 @@ def test_rendering_escapes_everything(ui_engine: Engine) -> None:
     html = render_transcript([turn])
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;" in html and "&lt;img" in html
-    doc = next(d for d in ui_engine.store.documents() if "Misrata" in d.title)
+    doc = next(d for d in ui_engine.store.documents() if "Misrata" in d.origin.title)
     _, text = ui_engine.store.document(doc.doc_id)
     start = text.index("Striking")
     end = text.index("strike.", start) + len("strike.")

@@ -16,6 +16,7 @@ import pytest
 from assistant.engine import Engine
 from benchmarks.pdf_pages import print_pdf
 from index.filters import Filters, facts_of
+from index.provenance import Provenance
 from index.store import DocRecord
 from tests.test_ui import IMG, Q_EN, SCRIPT
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
@@ -119,7 +120,7 @@ def row_cells(row: Any) -> list[str]:
 
 def stored(engine: Engine, source: str) -> DocRecord:
     """The stored document of a source."""
-    return next(d for d in engine.store.documents() if d.source == source)
+    return next(d for d in engine.store.documents() if d.origin.source == source)
 
 
 def cited_ids(page: Any) -> set[str]:
@@ -144,7 +145,7 @@ def test_upload_cite_a_pdf_page_and_delete(page: Any, upload_dir: Path, ui_engin
 
     pdf = stored(ui_engine, f"uploads/{PDF_NAME}")
     web = stored(ui_engine, f"uploads/{HTML_NAME}")
-    assert (pdf.published, web.published, web.site) == (
+    assert (pdf.origin.published, web.origin.published, web.origin.site) == (
         "2024-03-05",
         "2024-02-10",
         "Harbour Ledger",
@@ -153,8 +154,8 @@ def test_upload_cite_a_pdf_page_and_delete(page: Any, upload_dir: Path, ui_engin
         row = table_row(page, "sanad-doc-table", doc.doc_id)
         row.wait_for()
         cells = dict(zip(DOC_COLUMNS, row_cells(row), strict=True))
-        assert (cells["title"], cells["published"]) == (doc.title, doc.published)
-        assert cells["site"] == (doc.site or "") and cells["source"] == doc.source
+        assert (cells["title"], cells["published"]) == (doc.origin.title, doc.origin.published)
+        assert cells["site"] == (doc.origin.site or "") and cells["source"] == doc.origin.source
         assert cells["pages"] == ("2" if doc is pdf else "")
     screenshot(page, "documents.png")
 
@@ -221,7 +222,7 @@ def test_upload_handlers_skip_bad_names_with_their_reason(
 def test_reindex_and_delete_report_their_outcome(ui_engine: Engine) -> None:
     reindex = make_document_action(ui_engine, reindex_document)
     delete = make_document_action(ui_engine, delete_document)
-    seed = next(d for d in ui_engine.store.documents() if d.source.startswith("seeds/"))
+    seed = next(d for d in ui_engine.store.documents() if d.origin.source.startswith("seeds/"))
     status, hidden, rows, *_ = reindex(seed.doc_id, [], [])
     assert "Re-indexed" in status and hidden["visible"] is False
     assert seed.doc_id in {row[-1] for row in rows}
@@ -265,9 +266,13 @@ def test_sources_dates_and_pages_are_escaped() -> None:
 
 def test_source_choices_match_the_source_filter() -> None:
     docs = [
-        DocRecord("a" * 16, "T", "en", "uploads/a.html", "2024-02-10", 1, 200, site="Ledger"),
-        DocRecord("b" * 16, "T", "en", "https://www.example.org/x", None, 1, 200),
-        DocRecord("c" * 16, "T", "ar", "seeds/003.txt", None, 1, 200, url="https://news.ly/3"),
+        DocRecord(
+            "a" * 16, Provenance("T", "uploads/a.html", "en", "2024-02-10", "Ledger"), 1, 200
+        ),
+        DocRecord("b" * 16, Provenance("T", "https://www.example.org/x", "en"), 1, 200),
+        DocRecord(
+            "c" * 16, Provenance("T", "seeds/003.txt", "ar", url="https://news.ly/3"), 1, 200
+        ),
     ]
     choices = source_choices(docs)
     assert choices == ["example.org", "Ledger", "news.ly", "seeds", "uploads"]

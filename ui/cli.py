@@ -16,7 +16,7 @@ from assistant.config import Settings
 from assistant.engine import Engine, StoreUnavailable
 from assistant.retrieval import ScoredChunk
 from index.filters import Filters
-from index.store import ChunkRecord, StoreError
+from index.store import StoreError
 
 
 def _langs(value: str) -> list[str]:
@@ -53,24 +53,16 @@ def filters_of(args: argparse.Namespace) -> Filters:
     return Filters.of(args.lang, args.doc, args.source, args.since, args.until)
 
 
+def passage_of(hit: ScoredChunk) -> SourceSpan:
+    """A retrieved chunk as the span of its document that it is."""
+    c = hit.chunk
+    return SourceSpan.of(c.doc_id, c.origin, c.start, c.end)
+
+
 def result_json(hit: ScoredChunk) -> dict[str, Any]:
     """The JSON form of one search result."""
-    c = hit.chunk
-    return {
-        "id": c.id,
-        "doc_id": c.doc_id,
-        "source": c.source,
-        "title": c.title,
-        "lang": c.lang,
-        "site": c.site,
-        "published": c.published,
-        "url": c.url,
-        "page": c.page,
-        "score": round(hit.score, 6),
-        "start": c.start,
-        "end": c.end,
-        "text": c.text,
-    }
+    span = passage_of(hit).model_dump()
+    return {"id": hit.chunk.id, **span, "score": round(hit.score, 6), "text": hit.chunk.text}
 
 
 def _read_batch(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -132,7 +124,7 @@ def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
         _print_hits(engine.search(question, args.k, filters), args.json)
 
 
-def describe_origin(span: ChunkRecord | SourceSpan) -> str:
+def describe_origin(span: SourceSpan) -> str:
     """Where a passage comes from, as a reader checks it: source, site, date, page."""
     parts = [span.source]
     if span.site and span.site not in span.source:
@@ -151,10 +143,10 @@ def _print_hits(hits: list[ScoredChunk], as_json: bool) -> None:
     if not hits:
         print("no passages (is the index empty? run `sanad ingest`)")
     for rank, hit in enumerate(hits, 1):
-        c = hit.chunk
+        c = passage_of(hit)
         where = f"{describe_origin(c)} [{c.start}:{c.end}]"
         print(f"{rank}. [{c.lang}] {c.title} — {where} score {hit.score:.3f}")
-        print(f"   {c.text}\n")
+        print(f"   {hit.chunk.text}\n")
 
 
 def _print_answer(answer: Answer, as_json: bool) -> None:

@@ -32,12 +32,12 @@ def document_rows(docs: Sequence[DocRecord]) -> list[list[Any]]:
     """One row per document, in DOC_COLUMNS order (Gradio shows each cell as plain text)."""
     return [
         [
-            d.title,
-            d.source,
-            d.site or "",
-            d.published or "",
-            d.lang,
-            str(len(d.page_starts)) if d.page_starts else "",
+            d.origin.title,
+            d.origin.source,
+            d.origin.site or "",
+            d.origin.published or "",
+            d.origin.lang,
+            str(d.origin.pages.count or ""),
             d.n_chunks,
             d.doc_id,
         ]

@@ -17,7 +17,7 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # --- filters and document pickers --------------------------------------------------------------
 def sorted_documents(store: Store) -> list[DocRecord]:
     """Every stored document, sorted by title."""
-    return sorted(store.documents(), key=lambda d: (d.title.casefold(), d.doc_id))
+    return sorted(store.documents(), key=lambda d: (d.origin.title.casefold(), d.doc_id))
 
 
 def document_choices(docs: Sequence[DocRecord], with_source: bool = False) -> list[tuple[str, str]]:
@@ -27,19 +27,19 @@ def document_choices(docs: Sequence[DocRecord], with_source: bool = False) -> li
 
 def title_of(doc: DocRecord) -> str:
     """A document's title (its source when it has none), shortened for a picker."""
-    return shorten(doc.title or doc.source, TITLE_CHARS)
+    return shorten(doc.origin.title or doc.origin.source, TITLE_CHARS)
 
 
 def document_label(doc: DocRecord) -> str:
     """How the Documents tab names a document: "title — source"."""
-    return f"{title_of(doc)} — {doc.source}"
+    return f"{title_of(doc)} — {doc.origin.source}"
 
 
 def source_names(doc: DocRecord) -> set[str]:
     """The names a document offers the source filter: site, top-level folder, URL hosts."""
-    names = {doc.site or "", host_of(doc.source), host_of(doc.url or "")}
-    if "://" not in doc.source and "/" in doc.source:
-        names.add(doc.source.split("/", 1)[0])
+    names = {doc.origin.site or "", host_of(doc.origin.source), host_of(doc.origin.url or "")}
+    if "://" not in doc.origin.source and "/" in doc.origin.source:
+        names.add(doc.origin.source.split("/", 1)[0])
     names.discard("")
     return names
 

@@ -420,17 +420,18 @@ def render_article(store: Store, cid: str) -> str:
     except CitationNotFound as exc:
         head = f'<div class="sanad-drawer-head"><h3 dir="auto">{escape(str(exc))}</h3>'
         return drawer(cid, "Citation not found", head + close_button() + "</div>")
-    side = "rtl" if doc.lang == "ar" else "ltr"  # the header sits on the article's side
-    origin = render_origin(doc.site or doc.source, doc.published, doc.page_at(start))
+    about = doc.origin
+    side = "rtl" if about.lang == "ar" else "ltr"  # the header sits on the article's side
+    origin = render_origin(about.site or about.source, about.published, doc.page_at(start))
     head = (
-        f'<div class="sanad-drawer-head"><h3 dir="{side}">{badge(doc.lang)} '
-        f'<span dir="auto">{escape(doc.title)}</span></h3>{close_button()}</div>'
+        f'<div class="sanad-drawer-head"><h3 dir="{side}">{badge(about.lang)} '
+        f'<span dir="auto">{escape(about.title)}</span></h3>{close_button()}</div>'
     )
     return drawer(
         cid,
-        f"Article: {doc.title}",
+        f"Article: {about.title}",
         f'{head}<div class="sanad-origin" dir="{side}">{origin}</div>'
-        f'<div class="sanad-article-body" lang="{escape(doc.lang)}">'
+        f'<div class="sanad-article-body" lang="{escape(about.lang)}">'
         f"{render_article_text(text, start, end)}</div>",
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 
 
@@ -30,8 +29,3 @@ class Extracted:
     url: str | None = None
     published: str | None = None
     page_starts: tuple[int, ...] = ()
-
-
-def page_at(page_starts: tuple[int, ...], offset: int) -> int | None:
-    """The 1-based page a text offset lies on, given where each page starts (None: no pages)."""
-    return bisect_right(page_starts, offset) if page_starts else None

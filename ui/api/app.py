@@ -27,7 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.citations import Answer, CitationContext, CitationNotFound, SourceSpan, lookup
+from assistant.citations import (
+    Answer,
+    CitationContext,
+    CitationNotFound,
+    SourceSpan,
+    lookup,
+    shown,
+)
 from assistant.conversation import ConversationNotFound
 from assistant.engine import Engine, StoreUnavailable
 from assistant.library import DocumentNotFound
@@ -134,17 +141,13 @@ class DocumentSummary(BaseModel):
     @classmethod
     def of(cls, doc: DocRecord) -> DocumentSummary:
         """From the stored record."""
+        origin = doc.origin
         return cls(
             doc_id=doc.doc_id,
-            title=doc.title,
-            lang=doc.lang,
-            source=doc.source,
-            site=doc.site,
-            url=doc.url,
-            author=doc.author,
-            published=doc.published,
-            pages=len(doc.page_starts) or None,
+            author=origin.author,
+            pages=origin.pages.count or None,
             n_chunks=doc.n_chunks,
+            **shown(origin),
         )
 
 
@@ -433,18 +436,12 @@ def create_api(engine: Engine) -> FastAPI:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         return SearchResult(
             passages=[
-                Passage(
+                Passage.of(
+                    h.chunk.doc_id,
+                    h.chunk.origin,
+                    h.chunk.start,
+                    h.chunk.end,
                     chunk_id=h.chunk.id,
-                    doc_id=h.chunk.doc_id,
-                    source=h.chunk.source,
-                    title=h.chunk.title,
-                    lang=h.chunk.lang,
-                    start=h.chunk.start,
-                    end=h.chunk.end,
-                    site=h.chunk.site,
-                    published=h.chunk.published,
-                    url=h.chunk.url,
-                    page=h.chunk.page,
                     text=h.chunk.text,
                     score=h.score,
                 )
@@ -473,7 +470,7 @@ def create_api(engine: Engine) -> FastAPI:
     ) -> DocumentPage:
         """The ingested documents, ordered by source, one page at a time."""
         docs = await guard.call(lambda: engine.store.documents())
-        docs.sort(key=lambda d: (d.source, d.doc_id))
+        docs.sort(key=lambda d: (d.origin.source, d.doc_id))
         page = [DocumentSummary.of(d) for d in docs[offset : offset + limit]]
         return DocumentPage(total=len(docs), offset=offset, limit=limit, documents=page)
 
@@ -485,7 +482,9 @@ def create_api(engine: Engine) -> FastAPI:
             raise ApiError(404, "not_found", f"no document {doc_id} in the index")
         doc, text = found
         return DocumentText(
-            **DocumentSummary.of(doc).model_dump(), text=text, page_starts=list(doc.page_starts)
+            **DocumentSummary.of(doc).model_dump(),
+            text=text,
+            page_starts=list(doc.origin.pages.starts),
         )
 
     @api.post("/documents", response_model=UploadResult)
