@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.served import ChromaServer, SanadServer, free_port, post
-from tests.conftest import SEEDS, make_engine
+from tests.conftest import SEEDS, TEST_ENV, make_engine
 
 
 @pytest.fixture
@@ -53,9 +53,7 @@ def test_a_server_follows_another_process_that_ingests_and_deletes(
     for i in range(3):
         put(i)
     writer.ingest([corpus], progress=False)
-    server = SanadServer(
-        tmp_path / "serve", {"SANAD_CHROMA_URL": chroma_server.url, "SANAD_EMBED_DTYPE": "float32"}
-    )
+    server = SanadServer(tmp_path / "serve", {**TEST_ENV, "SANAD_CHROMA_URL": chroma_server.url})
     deleted: dict[str, float] = {}  # doc id -> when its deletion had completed
     answers: list[tuple[float, list[str]]] = []
     stop = threading.Event()

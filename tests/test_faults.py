@@ -32,7 +32,12 @@ def grown_corpus(folder: Path, copies: int) -> Path:
 
 def ingest_process(corpus: Path, data: Path) -> subprocess.Popen:
     # Small batches: the kills land between several committed batches, not before the first.
-    env = {**os.environ, "SANAD_DATA_DIR": str(data), "SANAD_INGEST_BATCH_CHUNKS": "32"}
+    env = {
+        **os.environ,
+        **TEST_ENV,
+        "SANAD_DATA_DIR": str(data),
+        "SANAD_INGEST_BATCH_CHUNKS": "32",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "ingest", str(corpus)],
         env=env,

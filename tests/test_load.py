@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from benchmarks.load import run_load
-from benchmarks.served import SEEDS, SanadServer
+from benchmarks.served import SanadServer
+from tests.conftest import TEST_ENV
 
 
-def test_concurrent_clients_get_the_sequential_answers(tmp_path):
-    server = SanadServer(tmp_path / "data")
-    server.ingest(SEEDS)
+def test_concurrent_clients_get_the_sequential_answers(tmp_path, seeded):
+    seeded(tmp_path)  # the seed index's files, as `sanad ingest` leaves them
+    server = SanadServer(tmp_path / "data", TEST_ENV)
     with server:
         result = run_load(server.url, clients=32, requests=96, time_limit=300)
     assert result["completed"] == 96, result
