@@ -12,7 +12,8 @@ from index.store import DocRecord, Store
 
 CONTEXT_CHARS = 300
 _ID = re.compile(r"^([0-9a-f]{16}):(\d{1,9})-(\d{1,9})$")
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+MARKER = re.compile(r"\[(\d{1,3})\]")  # a citation marker [n] in an answer
+MARKER_RUN = re.compile(r"(?:\[\d{1,3}\])+")  # markers side by side: [1][3]
 
 
 class CitationNotFound(LookupError):
@@ -153,7 +154,7 @@ def validate_markers(text: str, valid: set[int]) -> tuple[str, list[int]]:
             used.append(n)
         return match.group(0)
 
-    cleaned = _MARKER.sub(keep, text)
+    cleaned = MARKER.sub(keep, text)
     cleaned = re.sub(r"[ \t]+([.,;:!?،؛؟])", r"\1", cleaned)
     return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), used
 
@@ -161,4 +162,4 @@ def validate_markers(text: str, valid: set[int]) -> tuple[str, list[int]]:
 def renumber(text: str, order: list[int]) -> str:
     """Rewrite markers so the cited passages are numbered 1..k in order of first use."""
     mapping = {old: new for new, old in enumerate(order, 1)}
-    return _MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", text)
+    return MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", text)

@@ -15,12 +15,12 @@ from assistant.citations import Answer
 from assistant.config import Settings
 from assistant.conversation import ConversationNotFound, ConversationStore, standalone_question
 from assistant.feedback import FeedbackStore
-from assistant.library import IngestOptions, Library
 from assistant.retrieval import Retriever, ScoredChunk
 from index.derived import load_language_prior
 from index.embedding import BUILTIN, Embedder, resolve_model, shared_embedder
 from index.filters import Filters
 from index.language import detect_language
+from index.library import IngestOptions, Library
 from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport
 from index.store import Store, is_store_failure, open_client

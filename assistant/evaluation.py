@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from index.language import ngram_identifier
+from index.language import LANGS, ngram_identifier
 
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 KS = (1, 5, 20)
@@ -60,7 +60,7 @@ def tydi_mixed(eval_dir: Path = DEFAULT_EVAL_DIR) -> Task:
     """TyDi QA GoldP ar+en+id: every distinct context in one mixed index."""
     task = Task("tydi-mixed", [])
     seen: set[str] = set()
-    for lang in ("ar", "en", "id"):
+    for lang in LANGS:
         for row in read_jsonl(eval_dir / "tydiqa_goldp" / f"tydiqa_goldp_dev_{lang}.jsonl"):
             key = _key(lang, row["context"])
             if key not in seen:

@@ -18,11 +18,10 @@ import unicodedata
 
 from pydantic import BaseModel, Field
 
-from assistant.citations import Citation
+from assistant.citations import MARKER_RUN, Citation
 from assistant.conversation import ConversationStore
 
 RLM, LRM = "\u200f", "\u200e"
-_MARKERS = re.compile(r"(?:\[\d{1,3}\])+")
 _ESCAPED = re.compile(r"([\\`*_\[\]<>|~&#!{}])")
 _LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
 
@@ -117,7 +116,7 @@ def md_answer(text: str) -> str:
         if not line.strip():
             continue
         parts, pos = [], 0
-        for match in _MARKERS.finditer(line):
+        for match in MARKER_RUN.finditer(line):
             parts.append(md_escape(line[pos : match.start()]))
             parts.append(match.group(0))
             pos = match.end()

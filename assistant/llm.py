@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
 from assistant.answering import ExtractiveAnswerer, abstain, make_citation
-from assistant.citations import Answer, Citation, renumber, validate_markers
+from assistant.citations import MARKER, Answer, Citation, renumber, validate_markers
 from assistant.messages import LLM_FALLBACK, say
 from assistant.retrieval import ScoredChunk
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"ar": "Arabic", "en": "English", "id": "Indonesian"}
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _PARTIAL_MARKER = re.compile(r"\[\d{0,3}$")  # a marker that may still be completed
 _ESCAPES = str.maketrans({"<": "‹", ">": "›"})
 
@@ -145,12 +144,12 @@ class _MarkerFilter:
         partial = _PARTIAL_MARKER.search(self.pending)
         cut = partial.start() if partial else len(self.pending)
         ready, self.pending = self.pending[:cut], self.pending[cut:]
-        return _MARKER.sub(self._rewrite, ready)
+        return MARKER.sub(self._rewrite, ready)
 
     def flush(self) -> str:
         """The rest at the end of the stream (an unclosed "[12" is plain text)."""
         ready, self.pending = self.pending, ""
-        return _MARKER.sub(self._rewrite, ready)
+        return MARKER.sub(self._rewrite, ready)
 
 
 class LLMAnswerer:
@@ -230,7 +229,7 @@ class LLMAnswerer:
     ) -> Answer:
         """Validate and renumber the markers; cite the whole passage of each marker."""
         text, used = validate_markers(raw or "", set(range(1, len(passages) + 1)))
-        if not _MARKER.sub("", text).strip():
+        if not MARKER.sub("", text).strip():
             raise LLMOutputError(f"the model returned no usable text: {raw!r:.200}")
         citations: list[Citation] = []
         for new, old in enumerate(used, 1):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from tqdm import tqdm
 
 from assistant.answer_signals import question_type
 from assistant.answering import ExtractiveAnswerer
-from assistant.citations import Answer
+from assistant.citations import MARKER, Answer
 from assistant.config import Settings
 from assistant.corroboration import MODEL_FILE, PAIR_FEATURES, Corroborator, pair_rows
 from assistant.engine import Engine
@@ -47,7 +46,6 @@ from index.language import detect_language
 
 LANGS = ("en", "ar")
 THRESHOLD = 0.85  # probability at which a pair counts as saying the same thing
-_MARKER = re.compile(r"\[(\d+)\]")
 
 Place = tuple[int, str, int]  # article, language, paragraph
 
@@ -174,7 +172,7 @@ def lines_of(corpus: Parallel, answer: Answer) -> Lines:
     by_n = {c.n: c for c in answer.citations}
     out = Lines([], [], [])
     for line in answer.text.splitlines():
-        cites = [by_n[int(n)] for n in _MARKER.findall(line) if int(n) in by_n]
+        cites = [by_n[int(n)] for n in MARKER.findall(line) if int(n) in by_n]
         if not cites:
             continue
         out.quotes.append(cites[0].quote)

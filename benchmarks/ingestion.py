@@ -52,13 +52,13 @@ import numpy as np
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.evaluation import DEFAULT_EVAL_DIR, read_jsonl
-from assistant.library import IngestOptions, Library
 from benchmarks.common import key_of
 from benchmarks.pdf_pages import RTL, article_html, print_pdf, seed_articles, source_lines
 from benchmarks.pdf_text import similarity
 from index.documents import Document, title_of, to_document
 from index.embedding import Embedder
 from index.feeds import item_document, load_feed
+from index.library import IngestOptions, Library
 from index.pipeline import IngestReport, file_inputs
 
 SITE = "The Daily Chronicle"

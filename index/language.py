@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Literal, get_args
 
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-LANGS = ("ar", "en", "id")
+Lang = Literal["ar", "en", "id"]  # the product's languages (anything else is "other")
+LANGS: tuple[Lang, ...] = get_args(Lang)
 
 # Invisible format characters that may surround text: bidi marks and embeddings, zero-width
 # space/joiners, word joiner, BOM. Trimmed from span edges like whitespace.

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from assistant.answer_signals import has_answer_type
+from assistant.citations import MARKER
 from assistant.names import cross_script_names, name_agreement
 from tests.test_answering import check_quotes
 
@@ -47,13 +46,12 @@ SAME_FACT = [
         id="abbas-kamel",
     ),
 ]
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def lines_of(answer) -> list[list]:
     """The citations of each line of an answer, the quoted one first."""
     by_n = {c.n: c for c in answer.citations}
-    return [[by_n[int(n)] for n in _MARKER.findall(line)] for line in answer.text.splitlines()]
+    return [[by_n[int(n)] for n in MARKER.findall(line)] for line in answer.text.splitlines()]
 
 
 @pytest.mark.parametrize(("asks", "expected"), SAME_FACT)

@@ -13,10 +13,10 @@ import docx
 import pytest
 
 from assistant.engine import Engine
-from assistant.library import DocumentNotFound
 from benchmarks.pdf_pages import article_html, print_pdf
 from index.filters import Filters
 from index.formats.base import SkipFile
+from index.library import DocumentNotFound
 from tests.conftest import SEEDS, make_engine
 
 PDF_AR = """عمّان، 5 مارس 2024

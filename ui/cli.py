@@ -16,12 +16,13 @@ from assistant.config import Settings
 from assistant.engine import Engine, StoreUnavailable
 from assistant.retrieval import ScoredChunk
 from index.filters import Filters
+from index.language import LANGS
 from index.store import StoreError
 
 
 def _langs(value: str) -> list[str]:
     langs = [v.strip() for v in value.split(",") if v.strip()]
-    bad = [v for v in langs if v not in ("ar", "en", "id", "other")]
+    bad = [v for v in langs if v not in (*LANGS, "other")]
     if bad:
         raise argparse.ArgumentTypeError(f"unknown language(s) {bad}; use ar, en, id")
     return langs

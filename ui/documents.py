@@ -15,9 +15,9 @@ from typing import Any, BinaryIO
 import gradio as gr
 
 from assistant.engine import Engine
-from assistant.library import DocumentNotFound, Library
 from index.documents import SUPPORTED_SUFFIXES
 from index.formats.base import SkipFile
+from index.library import DocumentNotFound, Library
 from index.store import DocRecord, Store
 from ui.pickers import document_choices, document_label, sorted_documents, source_choices
 from ui.render import html_panel, render_status

@@ -7,9 +7,10 @@ import re
 from collections.abc import Sequence
 
 from index.filters import Filters, host_of
+from index.language import LANGS
 from index.store import DocRecord, Store
 
-LANGUAGES = [("العربية (ar)", "ar"), ("English (en)", "en"), ("Indonesia (id)", "id")]
+LANGUAGES = list(zip(("العربية (ar)", "English (en)", "Indonesia (id)"), LANGS, strict=True))
 TITLE_CHARS = 90
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -22,17 +23,17 @@ def sorted_documents(store: Store) -> list[DocRecord]:
 
 def document_choices(docs: Sequence[DocRecord], with_source: bool = False) -> list[tuple[str, str]]:
     """(label, doc_id) for a document picker: the title, and with `with_source` its source."""
-    return [(document_label(d) if with_source else title_of(d), d.doc_id) for d in docs]
+    return [(document_label(d) if with_source else short_title(d), d.doc_id) for d in docs]
 
 
-def title_of(doc: DocRecord) -> str:
+def short_title(doc: DocRecord) -> str:
     """A document's title (its source when it has none), shortened for a picker."""
     return shorten(doc.origin.title or doc.origin.source, TITLE_CHARS)
 
 
 def document_label(doc: DocRecord) -> str:
     """How the Documents tab names a document: "title — source"."""
-    return f"{title_of(doc)} — {doc.origin.source}"
+    return f"{short_title(doc)} — {doc.origin.source}"
 
 
 def source_names(doc: DocRecord) -> set[str]:

@@ -18,11 +18,11 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from assistant.citations import CitationNotFound, resolve
+from assistant.citations import MARKER_RUN, CitationNotFound, resolve
+from index.language import LANGS
 from index.store import Store
 
 CITATION_URL = "/api/citations/"
-_MARKER_RUN = re.compile(r"(?:\[\d{1,3}\])+")
 _NUMBER = re.compile(r"\d+")
 
 CSS = """
@@ -213,7 +213,7 @@ def citation_url(cid: str) -> str:
 
 def badge(lang: str) -> str:
     """A coloured language badge (ar/en/id/other)."""
-    code = lang if lang in ("ar", "en", "id") else "other"
+    code = lang if lang in LANGS else "other"
     return f'<span class="sanad-badge sanad-lang-{code}">{escape(lang or "?")}</span>'
 
 
@@ -237,7 +237,7 @@ def render_markers(run: str, by_n: dict[int, dict[str, Any]]) -> str:
 def render_text_line(line: str, by_n: dict[int, dict[str, Any]]) -> str:
     """One line of an answer: escaped text with its marker runs turned into links."""
     out, pos = [], 0
-    for match in _MARKER_RUN.finditer(line):
+    for match in MARKER_RUN.finditer(line):
         out.append(escape(line[pos : match.start()]))
         out.append(render_markers(match.group(0), by_n))
         pos = match.end()

@@ -37,9 +37,10 @@ from assistant.citations import (
 )
 from assistant.conversation import ConversationNotFound
 from assistant.engine import Engine, StoreUnavailable
-from assistant.library import DocumentNotFound
 from index.filters import Filters
 from index.formats.base import SkipFile
+from index.language import Lang
+from index.library import DocumentNotFound
 from index.store import DocRecord, is_store_failure
 from ui.api.errors import (
     ERRORS,
@@ -63,9 +64,7 @@ class FilterFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    languages: list[Literal["ar", "en", "id"]] | None = Field(
-        None, description="Only passages in these languages."
-    )
+    languages: list[Lang] | None = Field(None, description="Only passages in these languages.")
     doc_ids: list[Text] | None = Field(None, description="Only passages of these documents.")
     sources: list[Text] | None = Field(
         None,
