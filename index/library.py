@@ -21,7 +21,7 @@ from index.documents import SUPPORTED_SUFFIXES, Document, read_file, to_document
 from index.embedding import Embedder
 from index.feeds import Feed, FeedItem, item_document, load_feed, new_items
 from index.formats.base import SkipFile
-from index.pipeline import IngestReport, Input, ingest, ingest_inputs
+from index.pipeline import IngestReport, Input, ingest_inputs, path_inputs
 from index.store import DocRecord, Store
 from index.web import read_url
 
@@ -67,8 +67,13 @@ class Library:
         self.lock = threading.Lock()
 
     def _run(
-        self, inputs: Sequence[Input], progress: bool, refresh: Sequence[str] = ()
+        self,
+        inputs: Sequence[Input],
+        progress: bool,
+        refresh: Sequence[str] = (),
+        sync_prefixes: Sequence[str] | None = None,
     ) -> IngestReport:
+        """The one way in: ingest the inputs under the write lock."""
         options = self.options
         with self.lock:
             return ingest_inputs(
@@ -79,6 +84,7 @@ class Library:
                 progress=progress,
                 batch_chunks=options.batch_chunks,
                 chunker=options.chunker,
+                sync_prefixes=sync_prefixes,
                 refresh=refresh,
             )
 
@@ -87,19 +93,8 @@ class Library:
         self, paths: Sequence[Path], sync: bool = False, progress: bool = True
     ) -> IngestReport:
         """Ingest files and folders; with `sync`, drop documents whose files are gone."""
-        options = self.options
-        with self.lock:
-            return ingest(
-                paths,
-                self.store,
-                self.embedder,
-                options.chunk_tokens,
-                options.max_bytes,
-                sync=sync,
-                progress=progress,
-                batch_chunks=options.batch_chunks,
-                chunker=options.chunker,
-            )
+        inputs, prefixes = path_inputs(paths, self.options.max_bytes)
+        return self._run(inputs, progress, sync_prefixes=prefixes if sync else None)
 
     def ingest_urls(self, urls: Sequence[str], progress: bool = True) -> IngestReport:
         """Fetch web pages and ingest their main text (a page seen before is re-read)."""

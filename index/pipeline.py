@@ -105,35 +105,16 @@ def file_inputs(paths: Iterable[Path], max_bytes: int) -> list[Input]:
     return inputs
 
 
-def ingest(
-    paths: Iterable[Path],
-    store: Store,
-    embedder: Embedder,
-    chunk_tokens: int,
-    max_bytes: int,
-    sync: bool = False,
-    progress: bool = True,
-    batch_chunks: int = 1024,
-    chunker: str = "cl100k",
-) -> IngestReport:
-    """Ingest files and folders into the store; unchanged files cost nothing.
+def path_inputs(paths: Iterable[Path], max_bytes: int) -> tuple[list[Input], list[str]]:
+    """The inputs of files and folders, and the source prefixes they cover (for a sync).
 
-    With `sync`, documents whose files are gone from the given folders are removed.
+    FileNotFoundError names the first path that does not exist.
     """
     paths = [Path(p) for p in paths]
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"no such file or directory: {path}")
-    return ingest_inputs(
-        file_inputs(paths, max_bytes),
-        store,
-        embedder,
-        chunk_tokens,
-        progress=progress,
-        batch_chunks=batch_chunks,
-        chunker=chunker,
-        sync_prefixes=[_source_prefix(p) for p in paths] if sync else None,
-    )
+    return file_inputs(paths, max_bytes), [_source_prefix(p) for p in paths]
 
 
 def ingest_inputs(
