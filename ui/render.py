@@ -21,188 +21,22 @@ import gradio as gr
 from assistant.citations import MARKER_RUN, CitationNotFound, resolve
 from index.language import LANGS
 from index.store import Store
+from ui.assets import asset
 
 CITATION_URL = "/api/citations/"
 _NUMBER = re.compile(r"\d+")
 
-CSS = """
-#sanad-question textarea, #sanad-conv-title input, #sanad-conv-title textarea,
-#sanad-history-search input, #sanad-history-search textarea, #sanad-feedback-comment textarea {
-  unicode-bidi: plaintext; text-align: start;
-}
-.sanad-chat { display: flex; flex-direction: column; gap: 10px; padding: 4px; }
-.sanad-empty { color: var(--body-text-color-subdued); padding: 12px; }
-.sanad-hint { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 0 0 6px 0; }
-.sanad-msg {
-  border-radius: 10px; padding: 10px 14px; text-align: start;
-  border: 1px solid var(--border-color-primary); line-height: 1.7;
-}
-.sanad-user { background: var(--color-accent-soft); font-weight: 600; }
-.sanad-bot { background: var(--background-fill-secondary); }
-.sanad-pending { opacity: 0.75; }
-.sanad-error { border-color: #d9534f; color: #b52b27; }
-.sanad-line {
-  margin: 0 0 6px 0; unicode-bidi: plaintext; text-align: start; white-space: pre-wrap;
-}
-.sanad-line:last-child { margin-bottom: 0; }
-.sanad-notice { font-size: 0.85em; color: var(--body-text-color-subdued); margin-top: 4px; }
-.sanad-markers { white-space: nowrap; }
-.sanad-chat a.sanad-marker {
-  color: #2563eb; text-decoration: none; font-weight: 700;
-  padding: 0 1px; cursor: pointer;
-}
-.sanad-chat a.sanad-marker:hover { text-decoration: underline; }
-.sanad-timings { font-size: 0.8em; color: var(--body-text-color-subdued); padding: 2px 4px; }
-.sanad-sources h3, .sanad-article h3 { margin: 4px 0 8px 0; font-size: 1em; }
-.sanad-sources ol { list-style: none; margin: 0; padding: 0; }
-.sanad-source {
-  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
-  margin-bottom: 8px; cursor: pointer; background: var(--background-fill-primary);
-}
-.sanad-source:hover { border-color: var(--color-accent); }
-.sanad-source.sanad-active { border-color: var(--color-accent); box-shadow: 0 0 0 2px #fde047; }
-.sanad-source-head { display: flex; gap: 6px; align-items: baseline; flex-wrap: wrap; }
-.sanad-n { font-weight: 700; }
-.sanad-title { font-weight: 600; unicode-bidi: plaintext; }
-.sanad-origin { font-size: 0.8em; color: var(--body-text-color-subdued); }
-.sanad-quote {
-  margin: 6px 0; padding: 4px 10px; border-inline-start: 3px solid var(--color-accent);
-  unicode-bidi: plaintext; text-align: start; font-size: 0.92em;
-}
-.sanad-sources a.sanad-copy { font-size: 0.8em; color: #2563eb; text-decoration: underline; }
-.sanad-badge {
-  display: inline-block; font-size: 0.72em; font-weight: 700; text-transform: uppercase;
-  border-radius: 4px; padding: 0 6px; color: #fff; background: #6b7280;
-  font-family: ui-monospace, monospace; direction: ltr;
-}
-.sanad-lang-ar { background: #0f766e; }
-.sanad-lang-en { background: #1d4ed8; }
-.sanad-lang-id { background: #b45309; }
-.sanad-drawer {
-  position: fixed; top: 0; right: 0; z-index: 1000; height: 100vh; box-sizing: border-box;
-  width: min(600px, 42vw); display: flex; flex-direction: column; gap: 6px;
-  padding: 12px 16px; background: var(--background-fill-primary);
-  border-left: 1px solid var(--border-color-primary); box-shadow: -8px 0 24px rgb(0 0 0 / 18%);
-}
-.sanad-drawer[hidden] { display: none; }
-.sanad-drawer:focus { outline: none; }
-.sanad-drawer-head { display: flex; gap: 8px; align-items: flex-start; }
-.sanad-drawer-head h3 { flex: 1; }
-.sanad-drawer-close {
-  border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 10px;
-  background: var(--background-fill-secondary); cursor: pointer; font-size: 1em;
-}
-.sanad-article-body {
-  flex: 1; min-height: 0; overflow-y: auto; border: 1px solid var(--border-color-primary);
-  border-radius: 8px; padding: 8px 12px; background: var(--background-fill-primary);
-}
-.sanad-verdict { display: flex; gap: 6px; margin-top: 4px; }
-.sanad-verdict button, .sanad-flag {
-  font-size: 0.8em; border: 1px solid var(--border-color-primary); border-radius: 6px;
-  padding: 1px 8px; background: var(--background-fill-primary); cursor: pointer;
-}
-.sanad-verdict button[aria-pressed="true"], .sanad-flag[aria-pressed="true"] {
-  background: var(--color-accent-soft); border-color: var(--color-accent); font-weight: 700;
-}
-.sanad-source-foot { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
-.sanad-article-body p { margin: 0 0 6px 0; white-space: pre-wrap; text-align: start; }
-.sanad-article mark { background: #fde047; color: #111; padding: 1px 0; border-radius: 2px; }
-.sanad-status { padding: 6px 4px; unicode-bidi: plaintext; text-align: start; }
-.sanad-history ul { list-style: none; margin: 0; padding: 0; }
-.sanad-conv {
-  display: block; width: 100%; text-align: start; margin-bottom: 4px; padding: 6px 8px;
-  border: 1px solid transparent; border-radius: 6px; background: none; cursor: pointer;
-}
-.sanad-conv:hover, .sanad-conv:focus-visible { border-color: var(--color-accent); }
-.sanad-conv[aria-current="true"] { background: var(--color-accent-soft); }
-.sanad-conv-title {
-  display: block; unicode-bidi: plaintext; overflow: hidden; text-overflow: ellipsis;
-  white-space: nowrap;
-}
-.sanad-conv-meta { display: block; font-size: 0.75em; color: var(--body-text-color-subdued); }
-"""
+CSS = asset("sanad.css")
 
 # Clicks: feedback buttons ([data-feedback]) send a verdict; markers and sources ([data-cid])
 # open the article (remembering what opened it, for focus on close); "copy link" copies the
 # API URL. Enter or Space on a focused source opens it too.
-CLICK_JS = """
-element.addEventListener('click', (event) => {
-  const vote = event.target.closest('[data-feedback]');
-  if (vote) {
-    event.preventDefault();
-    trigger('click', {feedback: vote.dataset.feedback, turn: Number(vote.dataset.turn),
-                      citation: vote.dataset.citation || null});
-    return;
-  }
-  const copy = event.target.closest('a.sanad-copy');
-  if (copy) {
-    event.preventDefault();
-    const url = new URL(copy.getAttribute('href'), window.location.href).href;
-    const show = (label) => {
-      copy.textContent = label;
-      setTimeout(() => { copy.textContent = 'copy link'; }, 2000);
-    };
-    if (navigator.clipboard) {
-      navigator.clipboard.writeText(url).then(() => show('copied'), () => show(url));
-    } else {
-      show(url);
-    }
-    return;
-  }
-  const target = event.target.closest('[data-cid]');
-  if (!target) return;
-  event.preventDefault();
-  const cid = target.dataset.cid;
-  window.sanadOpener = target;
-  document.querySelectorAll('#sanad-sources li.sanad-source').forEach((li) => {
-    li.classList.toggle('sanad-active', li.dataset.cid === cid);
-  });
-  trigger('click', {cid: cid});
-});
-element.addEventListener('keydown', (event) => {
-  const li = event.target.closest ? event.target.closest('li.sanad-source') : null;
-  if (li && event.target === li && (event.key === 'Enter' || event.key === ' ')) {
-    event.preventDefault();
-    li.click();
-  }
-});
-"""
+CLICK_JS = asset("click.js")
 
 # The article drawer: shown over the sources column (so the answer stays in view beside it),
 # focused and scrolled to its highlight whenever a citation opens; Escape or the close button
 # hides it and gives focus back to the marker or source.
-DRAWER_JS = """
-const drawer = () => element.querySelector('.sanad-drawer');
-const place = (open) => {
-  const column = document.querySelector('#sanad-side-column');
-  if (!column || innerWidth < 900) return;  // narrow screens: the CSS width
-  const left = Math.min(column.getBoundingClientRect().left, innerWidth - 480);
-  open.style.left = Math.max(0, left) + 'px';
-  open.style.width = 'auto';
-};
-const close = () => {
-  const open = drawer();
-  if (!open || open.hidden) return;
-  open.hidden = true;
-  const opener = window.sanadOpener;
-  if (opener && opener.isConnected) opener.focus({preventScroll: true});
-};
-watch('value', () => {
-  const open = drawer();
-  if (!open) return;
-  open.hidden = false;
-  place(open);
-  const mark = open.querySelector('mark');
-  if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest', behavior: 'instant'});
-  open.focus({preventScroll: true});
-});
-element.addEventListener('click', (event) => {
-  if (event.target.closest('.sanad-drawer-close')) close();
-});
-document.addEventListener('keydown', (event) => {
-  if (event.key === 'Escape') close();
-});
-"""
+DRAWER_JS = asset("drawer.js")
 
 
 # --- rendering (pure functions of escaped data) ----------------------------------------------

@@ -23,19 +23,13 @@ from assistant.conversation import ConversationNotFound, ConversationSummary
 from assistant.engine import Engine
 from assistant.export import conversation_export, to_markdown
 from assistant.feedback import FeedbackRecord, TurnNotFound
+from ui.assets import asset
 from ui.render import empty_article, render_sources, render_timings, render_transcript
 
 HISTORY_LIMIT = 100
 
 # A click on a conversation in the sidebar opens it.
-HISTORY_JS = """
-element.addEventListener('click', (event) => {
-  const item = event.target.closest('button.sanad-conv');
-  if (!item) return;
-  event.preventDefault();
-  trigger('click', {conversation: item.dataset.conv});
-});
-"""
+HISTORY_JS = asset("history.js")
 
 
 def _when(timestamp: float) -> str:
