@@ -297,3 +297,18 @@ def test_chat_filters_dates_and_bad_input(ui_engine: Engine) -> None:
         assert out == [(gr.skip(),) * 6]  # a warning, and no question asked
     _, chosen, docs, sources = refreshed(ui_engine.store, ["0" * 16], ["seeds", "gone"])
     assert docs["value"] == [] and sources["value"] == ["seeds"] and chosen["value"] is None
+
+
+def test_toasts_show_titles_as_text(ui_engine: Engine, monkeypatch) -> None:
+    """Gradio renders a toast's text as HTML: a title must not load images or show links."""
+    shown: list[str] = []
+    monkeypatch.setattr(gr, "Info", shown.append)
+    monkeypatch.setattr(gr, "Warning", shown.append)
+    lure = "<img src=//attacker.example/x> <a href=//attacker.example>Log in again</a>"
+    text = f"{lure}\n\nThe ferry to Cape Varrow leaves the harbour at nine every morning.\n"
+    results, _ = ui_engine.library.upload([("lure.txt", io.BytesIO(text.encode()))])
+    doc_id = results[0].doc_id
+    make_document_action(ui_engine, reindex_document)(doc_id, [], [])
+    make_document_action(ui_engine, delete_document)(doc_id, [], [])
+    assert [m.split()[0] for m in shown] == ["Re-indexed", "Deleted"]
+    assert all("&lt;img" in m and "<img" not in m and "<a " not in m for m in shown), shown

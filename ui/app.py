@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import gradio as gr
@@ -25,6 +26,7 @@ from ui.render import (
     render_sources,
     render_timings,
     render_transcript,
+    warning,
 )
 from ui.workspace import HISTORY_JS, Workspace, click_data, render_history
 
@@ -56,7 +58,7 @@ def make_respond(engine: Engine) -> Callable[..., Iterator[tuple[Any, ...]]]:
                 raise ValueError("Type a question first.")
             filters = chat_filters(langs, doc_ids, sources, date_from, date_to)
         except ValueError as exc:
-            gr.Warning(str(exc))
+            warning(str(exc))
             yield (gr.skip(),) * 6
             return
         turns = list(turns or [])
@@ -95,7 +97,7 @@ def make_ask_api(engine: Engine) -> Callable[[str], dict]:
         try:
             return engine.ask(question).model_dump(mode="json")
         except (ValueError, StoreUnavailable) as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(escape(str(exc))) from exc
 
     return ask
 

@@ -20,7 +20,7 @@ from index.formats.base import SkipFile
 from index.library import DocumentNotFound, Library
 from index.store import DocRecord, Store
 from ui.pickers import document_choices, document_label, sorted_documents, source_choices
-from ui.render import html_panel, render_status
+from ui.render import html_panel, info, render_status, warning
 
 DOC_COLUMNS = ["title", "source", "site", "published", "language", "pages", "chunks", "doc_id"]
 DOC_TYPES = ["str", "str", "str", "str", "str", "str", "number", "str"]
@@ -84,12 +84,12 @@ def make_upload(engine: Engine) -> Callable[..., tuple[Any, ...]]:
     ) -> tuple[Any, ...]:
         """Ingest the chosen files under their own names; show the results, refresh the views."""
         if not paths:
-            gr.Warning("Choose one or more files first.")
+            warning("Choose one or more files first.")
             return (gr.skip(),) * 7
         with ExitStack() as stack:  # Gradio's temporary copy keeps the file's base name
             files = [(Path(p).name, stack.enter_context(open(p, "rb"))) for p in paths]
             rows, summary = upload_rows(engine.library, files, progress=True)
-        gr.Info(summary)
+        info(summary)
         status = render_status(summary)
         return rows, status, None, *refreshed(engine.store, doc_filter, source_filter)
 
@@ -114,7 +114,7 @@ def make_confirm_delete(engine: Engine) -> Callable[[str | None], tuple[Any, Any
         try:
             doc = chosen_document(engine.store, doc_id)
         except DocumentNotFound as exc:
-            gr.Warning(str(exc))
+            warning(str(exc))
             return render_status(str(exc)), gr.update(visible=False)
         question = f"Delete {document_label(doc)}? Press “Confirm delete” to remove it."
         return render_status(question), gr.update(visible=True)
@@ -135,9 +135,9 @@ def make_document_action(
             message = action(engine.library, chosen_document(engine.store, doc_id))
         except (DocumentNotFound, SkipFile) as exc:
             message = str(exc)
-            gr.Warning(message)
+            warning(message)
         else:
-            gr.Info(message)
+            info(message)
         hidden = gr.update(visible=False)
         return render_status(message), hidden, *refreshed(engine.store, doc_filter, source_filter)
 

@@ -289,3 +289,13 @@ def html_panel(value: str, elem_id: str, js: str | None, **kwargs: Any) -> gr.HT
         apply_default_css=False,
         **kwargs,
     )
+
+
+def info(message: str) -> None:
+    """A toast: Gradio renders its text as HTML, so titles and file names are escaped."""
+    gr.Info(escape(message))
+
+
+def warning(message: str) -> None:
+    """A warning toast, escaped like `info`."""
+    gr.Warning(escape(message))

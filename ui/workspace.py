@@ -24,7 +24,14 @@ from assistant.engine import Engine
 from assistant.export import conversation_export, to_markdown
 from assistant.feedback import FeedbackRecord, TurnNotFound
 from ui.assets import asset
-from ui.render import empty_article, render_sources, render_timings, render_transcript
+from ui.render import (
+    empty_article,
+    info,
+    render_sources,
+    render_timings,
+    render_transcript,
+    warning,
+)
 
 HISTORY_LIMIT = 100
 
@@ -230,7 +237,7 @@ class Workspace:
         """Open the conversation clicked in the sidebar, with its turns, sources and verdicts."""
         conversation_id = str(click_data(evt).get("conversation") or "")
         if not self.engine.conversations.exists(conversation_id):
-            gr.Warning("That conversation no longer exists.")
+            warning("That conversation no longer exists.")
             return self.view(None, query)
         return self.view(conversation_id, query)
 
@@ -259,7 +266,7 @@ class Workspace:
                 raise ValueError("Open or start a conversation first.")
             summary = self.engine.conversations.rename(conversation_id, title or "")
         except (ConversationNotFound, ValueError) as exc:
-            gr.Warning(str(exc.args[0] if exc.args else exc))
+            warning(str(exc.args[0] if exc.args else exc))
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return (
             summary.title,
@@ -271,7 +278,7 @@ class Workspace:
     def ask_delete(self, conversation_id: str | None) -> tuple[Any, Any]:
         """Name the conversation about to go and show the "Confirm delete" button."""
         if not conversation_id or not self.engine.conversations.exists(conversation_id):
-            gr.Warning("Open a conversation first.")
+            warning("Open a conversation first.")
             return gr.update(visible=False), gr.skip()
         title = self.engine.conversations.summary(conversation_id).title
         note = f"Delete “{title}” and the feedback on it? Press “Confirm delete”."
@@ -298,7 +305,7 @@ class Workspace:
             return (gr.skip(),) * 6
         error = record_vote(self.engine, vote)
         if error:
-            gr.Warning(error)
+            warning(error)
             return (gr.skip(),) * 6
         apply_vote(turns, vote)
         return (
@@ -316,7 +323,7 @@ class Workspace:
             return gr.update(visible=False), "", None
         error = record_vote(self.engine, Vote(**pending), comment)
         if error:
-            gr.Warning(error)
+            warning(error)
             return gr.skip(), gr.skip(), gr.skip()
-        gr.Info("Thank you: your feedback is saved.")
+        info("Thank you: your feedback is saved.")
         return gr.update(visible=False), "", None
