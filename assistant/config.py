@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(300, ge=16, le=500)
     chunker: Literal["model", "cl100k"] = "cl100k"
     max_file_mb: float = Field(20.0, gt=0)
+    max_request_mb: float = Field(100.0, gt=0)
     fetch_timeout_s: float = Field(20.0, gt=0)
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(30, ge=1, le=500)

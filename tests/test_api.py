@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -437,3 +438,34 @@ def test_upload_without_a_token_configured_is_open(tmp_path, embedder):
     response = client.post("/api/documents", files=files)
     assert response.status_code == 200 and response.json()["files"][0]["status"] == "added"
     assert_error(client.post("/api/documents"), 422, "invalid_request")
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_stored(tmp_path, embedder):
+    """Issue 22, point 4: 413 at once for a declared size, and while reading a chunked one."""
+    engine = make_engine(tmp_path, embedder, max_request_mb=1)
+    client = TestClient(create_api(engine))
+    big = b"x" * (3 * 2**20)
+    files = [("files", ("big.txt", big, "text/plain"))]
+    message = assert_error(client.post("/api/documents", files=files), 413, "payload_too_large")
+    assert "1 MB" in message
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        boundary = b"--sanad\r\n"
+        yield boundary + b'Content-Disposition: form-data; name="files"; filename="big.txt"\r\n'
+        yield b"Content-Type: text/plain\r\n\r\n"
+        for _ in range(48):
+            yield b"y" * 2**16
+        yield b"\r\n--sanad--\r\n"
+
+    response = client.post(
+        "/api/documents",
+        content=chunked(),
+        headers={"Content-Type": "multipart/form-data; boundary=sanad"},
+    )
+    assert_error(response, 413, "payload_too_large")
+    assert not (tmp_path / "data" / "uploads").exists() or not any(
+        (tmp_path / "data" / "uploads").iterdir()
+    )
+    assert engine.store.documents() == []
+    small = [("files", ("note.md", b"# Note\n\nThe port of Rades opens at dawn.\n", "text/md"))]
+    assert client.post("/api/documents", files=small).status_code == 200

@@ -45,6 +45,7 @@ def create_app(engine: Engine) -> FastAPI:
         footer_links=["api"],
         run_history=False,
         ssr_mode=False,
+        max_file_size=int(engine.settings.max_file_mb * 2**20),
     )
 
 

@@ -51,6 +51,7 @@ from ui.api.errors import (
     ErrorResponse,
     error_body,
 )
+from ui.api.limits import BodyLimit
 from ui.api.text import Text
 from ui.api.workspace import workspace_routes
 
@@ -318,6 +319,7 @@ def create_api(engine: Engine) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = engine
+    app.add_middleware(BodyLimit, limit=int(settings.max_request_mb * 2**20))
 
     # -- error handlers --
     @app.exception_handler(ApiError)
@@ -330,6 +332,9 @@ def create_api(engine: Engine) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ApiError):  # raised while the body was read (its limit)
+            cause = exc.__cause__
+            return _error_response(cause.status, cause.code, cause.message)
         if exc.status_code == 400:  # a body FastAPI cannot decode (bad UTF-8): bad input, 422
             return _error_response(
                 422, "invalid_request", "the request body is not readable JSON (UTF-8)"
