@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0)
     max_request_mb: float = Field(100.0, gt=0)
     fetch_timeout_s: float = Field(20.0, gt=0)
+    fetch_allow: str = ""  # comma-separated host names or CIDR networks that may be internal
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(30, ge=1, le=500)
     bm25_weight: float = Field(0.05, ge=0.0)
@@ -53,3 +54,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     ui_concurrency: int = Field(8, ge=1)
+
+    @property
+    def fetch_allowed(self) -> tuple[str, ...]:
+        """SANAD_FETCH_ALLOW as host names and networks, lower case."""
+        return tuple(h.strip().lower() for h in self.fetch_allow.split(",") if h.strip())

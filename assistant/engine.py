@@ -138,6 +138,7 @@ class Engine:
             max_bytes=int(settings.max_file_mb * 1024 * 1024),
             batch_chunks=settings.ingest_batch_chunks,
             fetch_timeout_s=settings.fetch_timeout_s,
+            fetch_allow=settings.fetch_allowed,
         )
         return Library(self.store, self.embedder, settings.data_dir, options)
 

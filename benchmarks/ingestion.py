@@ -212,10 +212,10 @@ def extract_files(folder: Path, options: IngestOptions) -> list[Document]:
 
 def extract_feed(path: Path, options: IngestOptions) -> list[Document]:
     """The feed file parsed, then each item's article read into a Document."""
-    feed = load_feed(str(path), options.max_bytes, options.fetch_timeout_s)
+    feed = load_feed(str(path), options.web)
     return [
         to_document(
-            item_document(item, feed, options.max_bytes, options.fetch_timeout_s),
+            item_document(item, feed, options.web),
             item.key,
             item.link,
         )

@@ -15,7 +15,7 @@ import feedparser
 
 from index.formats.base import Extracted, SkipFile
 from index.formats.html import extract_html
-from index.web import fetch, is_http_url, read_url, too_large
+from index.web import FetchRules, fetch, is_http_url, read_url, too_large
 
 _FULL_TEXT_CHARS = 400
 _REASON_CHARS = 80
@@ -122,10 +122,11 @@ def _stated_date(raw: str) -> date | None:
     return None
 
 
-def load_feed(location: str, max_bytes: int, timeout_s: float) -> Feed:
+def load_feed(location: str, rules: FetchRules) -> Feed:
     """The feed at an http(s) URL or in a local file."""
+    max_bytes = rules.max_bytes
     if is_http_url(location):
-        fetched = fetch(location, max_bytes, timeout_s)
+        fetched = fetch(location, rules)
         return read_feed(fetched.data, fetched.url)
     path = Path(location)
     try:
@@ -148,13 +149,13 @@ def new_items(feed: Feed, known: set[str]) -> list[FeedItem]:
     return fresh
 
 
-def item_document(item: FeedItem, feed: Feed, max_bytes: int, timeout_s: float) -> Extracted:
+def item_document(item: FeedItem, feed: Feed, rules: FetchRules) -> Extracted:
     """The item's article: its full content from the feed when it carries one, else its page."""
     found = _full_content(item)
     if found is None:
         if not item.link:
             raise SkipFile("no full text in the feed item and no link")
-        found = read_url(item.link, max_bytes, timeout_s)
+        found = read_url(item.link, rules)
     url = item.link or found.url
     return Extracted(
         text=found.text,

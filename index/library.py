@@ -23,7 +23,7 @@ from index.feeds import Feed, FeedItem, item_document, load_feed, new_items
 from index.formats.base import SkipFile
 from index.pipeline import IngestReport, Input, ingest_inputs, path_inputs
 from index.store import DocRecord, Store
-from index.web import read_url
+from index.web import FetchRules, read_url
 
 UPLOADS = "uploads"
 _COPY_CHUNK = 1 << 20
@@ -52,6 +52,12 @@ class IngestOptions:
     max_bytes: int
     batch_chunks: int
     fetch_timeout_s: float
+    fetch_allow: tuple[str, ...] = ()  # internal hosts or networks that may be fetched
+
+    @property
+    def web(self) -> FetchRules:
+        """What a download by URL may do."""
+        return FetchRules(self.max_bytes, self.fetch_timeout_s, self.fetch_allow)
 
 
 class Library:
@@ -106,7 +112,7 @@ class Library:
         inputs, unreadable = [], []
         for location in locations:
             try:
-                feed = load_feed(location, self.options.max_bytes, self.options.fetch_timeout_s)
+                feed = load_feed(location, self.options.web)
             except SkipFile as skip:
                 unreadable.append((location, skip.reason))
                 continue
@@ -119,11 +125,11 @@ class Library:
 
     def _read_url(self, url: str) -> Document:
         options = self.options
-        return to_document(read_url(url, options.max_bytes, options.fetch_timeout_s), url, url)
+        return to_document(read_url(url, options.web), url, url)
 
     def _read_item(self, item: FeedItem, feed: Feed) -> Document:
         options = self.options
-        found = item_document(item, feed, options.max_bytes, options.fetch_timeout_s)
+        found = item_document(item, feed, options.web)
         return to_document(found, item.key, item.link)
 
     # --- uploads ----------------------------------------------------------------------

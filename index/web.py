@@ -1,9 +1,17 @@
-"""Reading by URL: a bounded HTTP(S) download, its decoding, and the page's main text."""
+"""Reading by URL: a bounded HTTP(S) download, its decoding, and the page's main text.
+
+A URL names a host that anyone may choose, so before every request (the first and each
+redirect) the host is resolved and refused when any of its addresses is not public: loopback,
+private, link-local (cloud metadata at 169.254.169.254), multicast, reserved. Intranet feeds
+are allowed by name or network in `FetchRules.allow` (SANAD_FETCH_ALLOW).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from bs4.dammit import EncodingDetector
@@ -15,6 +23,47 @@ USER_AGENT = "Sanad/0.1 (multilingual news QA indexer)"
 _MAX_REDIRECTS = 5
 _REASON_CHARS = 80
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+@dataclass(frozen=True)
+class FetchRules:
+    """How far a download may reach: its size, its time, and the internal hosts it may fetch."""
+
+    max_bytes: int
+    timeout_s: float = 20.0
+    allow: tuple[str, ...] = ()  # host names or networks (CIDR) that may be internal
+
+    def check(self, url: str) -> None:
+        """SkipFile unless every address of the URL's host is public or allowed."""
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        if not host:
+            raise SkipFile("the URL names no host")
+        if host in self.allow:
+            return
+        networks = [ipaddress.ip_network(a, strict=False) for a in self.allow if _is_network(a)]
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError) as exc:
+            raise SkipFile(f"unreachable: cannot resolve {host}") from exc
+        for info in infos:
+            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+                address = address.ipv4_mapped
+            if any(address in network for network in networks):
+                continue
+            if not address.is_global or address.is_multicast:
+                raise SkipFile(
+                    f"refused: {host} is an internal address (allow it with SANAD_FETCH_ALLOW)"
+                )
+
+
+def _is_network(value: str) -> bool:
+    """Whether an allow entry is an address or network (else it is a host name)."""
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -37,28 +86,42 @@ def is_http_url(location: str) -> bool:
     return urlsplit(location).scheme.lower() in ("http", "https")
 
 
-def fetch(
-    url: str, max_bytes: int, timeout_s: float = 20.0, client: httpx.Client | None = None
-) -> Fetched:
-    """Download `url` (redirects followed) into memory, refusing bodies over `max_bytes`."""
+def fetch(url: str, rules: FetchRules, client: httpx.Client | None = None) -> Fetched:
+    """Download `url` into memory (redirects followed, each one checked), up to the limit."""
     if not is_http_url(url):
         raise SkipFile("not an http(s) URL")
     if client is not None:
-        return _download(client, url, max_bytes, timeout_s)
-    with httpx.Client(max_redirects=_MAX_REDIRECTS) as own:
-        return _download(own, url, max_bytes, timeout_s)
+        return _follow(client, url, rules)
+    with httpx.Client() as own:
+        return _follow(own, url, rules)
 
 
-def _download(client: httpx.Client, url: str, max_bytes: int, timeout_s: float) -> Fetched:
-    """One GET through `client`, the body streamed up to the limit."""
+def _follow(client: httpx.Client, url: str, rules: FetchRules) -> Fetched:
+    """GET `url`, following at most _MAX_REDIRECTS redirects, each target checked first."""
+    for _ in range(_MAX_REDIRECTS + 1):
+        if not is_http_url(url):
+            raise SkipFile("redirected to a URL that is not http(s)")
+        rules.check(url)
+        fetched = _download(client, url, rules)
+        if isinstance(fetched, Fetched):
+            return fetched
+        url = fetched
+    raise SkipFile("too many redirects")
+
+
+def _download(client: httpx.Client, url: str, rules: FetchRules) -> Fetched | str:
+    """One GET through `client`: the body streamed up to the limit, or where it redirects."""
+    max_bytes = rules.max_bytes
     try:
         with client.stream(
             "GET",
             url,
             headers={"User-Agent": USER_AGENT},
-            follow_redirects=True,
-            timeout=timeout_s,
+            follow_redirects=False,
+            timeout=rules.timeout_s,
         ) as response:
+            if response.is_redirect:
+                return urljoin(url, response.headers["location"])
             if response.status_code >= 400:
                 raise SkipFile(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
             declared = response.headers.get("content-length", "")
@@ -71,13 +134,11 @@ def _download(client: httpx.Client, url: str, max_bytes: int, timeout_s: float) 
                     raise too_large(max_bytes)
             media_type = response.headers.get("content-type", "").split(";")[0]
             return Fetched(
-                url=str(response.url),
+                url=url,
                 content_type=media_type.strip().lower(),
                 data=bytes(body),
                 encoding=response.charset_encoding,
             )
-    except httpx.TooManyRedirects as exc:
-        raise SkipFile("too many redirects") from exc
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise SkipFile(f"unreachable: {_short_reason(exc)}") from exc
 
@@ -102,9 +163,9 @@ def decode_html(fetched: Fetched) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def read_url(url: str, max_bytes: int, timeout_s: float) -> Extracted:
+def read_url(url: str, rules: FetchRules) -> Extracted:
     """The main text and metadata of the web page at `url` (HTML only)."""
-    fetched = fetch(url, max_bytes, timeout_s)
+    fetched = fetch(url, rules)
     if fetched.content_type not in _HTML_TYPES:
         raise SkipFile(f"unsupported content type {fetched.content_type or '(none)'}")
     return extract_html(decode_html(fetched), url=fetched.url)

@@ -16,11 +16,12 @@ import pytest
 
 from index.feeds import Feed, FeedItem, item_document, load_feed, new_items, read_feed
 from index.formats.base import SkipFile
-from index.web import Fetched, decode_html, fetch, read_url
+from index.web import Fetched, FetchRules, decode_html, fetch, read_url
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 LIMIT = 64 * 1024
 TIMEOUT = 5.0
+RULES = FetchRules(LIMIT, TIMEOUT, allow=("127.0.0.1",))  # the test site is on loopback
 
 
 def _seed_lines(prefix: str) -> list[str]:
@@ -206,6 +207,11 @@ def site() -> Iterator[Site]:
             ),
             "/old/en.html": (301, {"Location": "/articles/en.html"}, b""),
             "/loop.html": (302, {"Location": "/loop.html"}, b""),
+            "/to-internal.html": (  # another loopback address, not the one allowed
+                302,
+                {"Location": f"http://127.0.0.2:{server.server_address[1]}/articles/en.html"},
+                b"",
+            ),
             "/big.html": (200, html, b"<p>" + b"x" * (2 * LIMIT) + b"</p>"),
             "/doc.pdf": (200, {"Content-Type": "application/pdf"}, b"%PDF-1.4\n%%EOF\n"),
         }
@@ -236,7 +242,7 @@ def _skip_reason(call, *args) -> str:
 
 
 def test_rss_items_carry_links_titles_and_the_feeds_dates(site):
-    feed = load_feed(site.url("/rss.xml"), LIMIT, TIMEOUT)
+    feed = load_feed(site.url("/rss.xml"), RULES)
     assert (feed.title, feed.link) == ("Test Wire", site.url("/"))
     assert [item.key for item in feed.items][:3] == [
         site.url("/articles/en.html"),
@@ -255,10 +261,10 @@ def test_rss_items_carry_links_titles_and_the_feeds_dates(site):
 
 
 def test_rss_item_documents_are_the_articles_not_the_page_around_them(site):
-    feed = load_feed(site.url("/rss.xml"), LIMIT, TIMEOUT)
+    feed = load_feed(site.url("/rss.xml"), RULES)
     items = _by_title(feed)
 
-    en = item_document(items[EN_TITLE], feed, LIMIT, TIMEOUT)
+    en = item_document(items[EN_TITLE], feed, RULES)
     assert en.text == EN_TEXT
     for boilerplate in (COMMENT, FOOTER, "Subscribe", "Another story"):
         assert boilerplate not in en.text
@@ -267,7 +273,7 @@ def test_rss_item_documents_are_the_articles_not_the_page_around_them(site):
     assert en.url == site.url("/articles/en.html")
     assert en.published == "2024-03-05"  # the item's pubDate, over the page's 2024-03-04
 
-    ar = item_document(items[AR_TITLE], feed, LIMIT, TIMEOUT)
+    ar = item_document(items[AR_TITLE], feed, RULES)
     assert ar.text == AR_TEXT
     assert COMMENT not in ar.text
     assert "الرئيسية" not in ar.text
@@ -277,12 +283,12 @@ def test_rss_item_documents_are_the_articles_not_the_page_around_them(site):
 
 
 def test_item_dates_fall_back_to_the_page_then_to_none(site):
-    feed = load_feed(site.url("/rss.xml"), LIMIT, TIMEOUT)
+    feed = load_feed(site.url("/rss.xml"), RULES)
     items = _by_title(feed)
-    undated = item_document(items["Undated story"], feed, LIMIT, TIMEOUT)
+    undated = item_document(items["Undated story"], feed, RULES)
     assert undated.text == "\n".join(UNDATED_BODY)
     assert undated.published is None
-    moved = item_document(items["Moved story"], feed, LIMIT, TIMEOUT)
+    moved = item_document(items["Moved story"], feed, RULES)
     assert moved.text == EN_TEXT
     assert moved.title == "Moved story"
     assert moved.url == site.url("/old/en.html")  # the item's link is its identity
@@ -290,18 +296,16 @@ def test_item_dates_fall_back_to_the_page_then_to_none(site):
 
 
 def test_failing_item_pages_are_skipped_with_the_reason(site):
-    feed = load_feed(site.url("/rss.xml"), LIMIT, TIMEOUT)
+    feed = load_feed(site.url("/rss.xml"), RULES)
     items = _by_title(feed)
-    assert _skip_reason(item_document, items["Gone story"], feed, LIMIT, TIMEOUT) == (
-        "HTTP 404 Not Found"
-    )
-    assert _skip_reason(item_document, items["Huge story"], feed, LIMIT, TIMEOUT) == (
+    assert _skip_reason(item_document, items["Gone story"], feed, RULES) == ("HTTP 404 Not Found")
+    assert _skip_reason(item_document, items["Huge story"], feed, RULES) == (
         "larger than 0.0625 MB"
     )
 
 
 def test_atom_full_content_is_used_without_fetching_the_pages(site):
-    feed = load_feed(site.url("/atom.xml"), LIMIT, TIMEOUT)
+    feed = load_feed(site.url("/atom.xml"), RULES)
     assert feed.title == "Atom Test"
     ar, indonesian = feed.items
     assert ar.key == ar.link == site.url("/atom/ar.html")
@@ -309,11 +313,11 @@ def test_atom_full_content_is_used_without_fetching_the_pages(site):
     assert (ar.published, indonesian.published) == ("2024-03-06", "2024-03-08")
     assert (ar.author, indonesian.author) == ("مراسل", "Redaksi")
 
-    doc = item_document(ar, feed, LIMIT, TIMEOUT)
+    doc = item_document(ar, feed, RULES)
     assert doc.text == "\n".join(AR2_BODY)
     assert (doc.title, doc.author, doc.site) == (AR2_TITLE, "مراسل", "Atom Test")
     assert (doc.url, doc.published) == (site.url("/atom/ar.html"), "2024-03-06")
-    assert item_document(indonesian, feed, LIMIT, TIMEOUT).text == "\n".join(ID_BODY)
+    assert item_document(indonesian, feed, RULES).text == "\n".join(ID_BODY)
     assert site.hits["/atom/ar.html"] == site.hits["/atom/id.html"] == 0
 
 
@@ -326,24 +330,24 @@ def test_short_content_is_a_teaser_and_the_page_is_read(site):
         content_html=f"<p>{EN_BODY[0][:150]}</p>",
         summary_html=f"<p>{EN_BODY[0][:150]}</p>",
     )
-    assert item_document(teaser, feed, LIMIT, TIMEOUT).text == EN_TEXT
+    assert item_document(teaser, feed, RULES).text == EN_TEXT
     unlinked = FeedItem(key="tag:no-link", content_html=teaser.content_html)
-    assert "no link" in _skip_reason(item_document, unlinked, feed, LIMIT, TIMEOUT)
+    assert "no link" in _skip_reason(item_document, unlinked, feed, RULES)
     # under 400 characters but far longer than its summary: a short article, used as it is
     brief = FeedItem(
         key="tag:brief",
         content_html=f"<p>{EN_BODY[0]}</p>",
         summary_html=f"<p>{EN_BODY[0][:100]}</p>",
     )
-    doc = item_document(brief, feed, LIMIT, TIMEOUT)
+    doc = item_document(brief, feed, RULES)
     assert (doc.text, doc.site, doc.url) == (EN_BODY[0], "Teasers", None)
 
 
 def test_broken_or_foreign_xml_is_not_a_feed(site):
-    reason = _skip_reason(load_feed, site.url("/broken.xml"), LIMIT, TIMEOUT)
+    reason = _skip_reason(load_feed, site.url("/broken.xml"), RULES)
     assert reason.startswith("not a valid RSS/Atom feed: ")
     assert "not a valid RSS/Atom feed" in _skip_reason(
-        load_feed, site.url("/page-as-feed.html"), LIMIT, TIMEOUT
+        load_feed, site.url("/page-as-feed.html"), RULES
     )
     assert "not a valid RSS/Atom feed" in _skip_reason(read_feed, b"<config/>", "x.xml")
     empty = read_feed(b"<rss version='2.0'><channel><title>Quiet</title></channel></rss>", "q")
@@ -353,11 +357,11 @@ def test_broken_or_foreign_xml_is_not_a_feed(site):
 def test_a_feed_file_reads_like_its_url(site, tmp_path):
     path = tmp_path / "feed.xml"
     path.write_bytes(site.routes["/rss.xml"][2])
-    assert load_feed(str(path), LIMIT, TIMEOUT) == load_feed(site.url("/rss.xml"), LIMIT, TIMEOUT)
-    missing = _skip_reason(load_feed, str(tmp_path / "nope.xml"), LIMIT, TIMEOUT)
+    assert load_feed(str(path), RULES) == load_feed(site.url("/rss.xml"), RULES)
+    missing = _skip_reason(load_feed, str(tmp_path / "nope.xml"), RULES)
     assert missing.startswith("unreadable: ")
     path.write_bytes(b"<rss>" + b" " * LIMIT + b"</rss>")
-    assert _skip_reason(load_feed, str(path), LIMIT, TIMEOUT).startswith("larger than")
+    assert _skip_reason(load_feed, str(path), RULES).startswith("larger than")
 
 
 def test_relative_links_resolve_against_the_feed_url():
@@ -373,7 +377,7 @@ def test_relative_links_resolve_against_the_feed_url():
 
 
 def test_a_second_run_fetches_only_new_items(site):
-    feed = load_feed(site.url("/rss.xml"), LIMIT, TIMEOUT)
+    feed = load_feed(site.url("/rss.xml"), RULES)
     first = new_items(feed, set())
     assert len(first) == len(feed.items) - 1  # the repeated item once
     assert len({item.key for item in first}) == len(first)
@@ -391,7 +395,7 @@ def test_a_second_run_fetches_only_new_items(site):
     docs = []
     for item in fresh:
         with contextlib.suppress(SkipFile):
-            docs.append(item_document(item, feed, LIMIT, TIMEOUT))
+            docs.append(item_document(item, feed, RULES))
         known.add(item.key)  # this caller remembers failures too (it could retry them instead)
     assert [doc.title for doc in docs] == [AR_TITLE, "Moved story"]
     assert site.hits["/articles/ar.html"] == before["/articles/ar.html"] + 1
@@ -400,7 +404,7 @@ def test_a_second_run_fetches_only_new_items(site):
     assert site.hits["/articles/en.html"] == before["/articles/en.html"] + 1
 
     after = dict(site.hits)
-    assert new_items(load_feed(site.url("/rss.xml"), LIMIT, TIMEOUT), known) == []
+    assert new_items(load_feed(site.url("/rss.xml"), RULES), known) == []
     assert {page: site.hits[page] for page in pages} == {page: after[page] for page in pages}
 
 
@@ -408,37 +412,35 @@ def test_a_second_run_fetches_only_new_items(site):
 
 
 def test_read_url_follows_redirects_and_names_itself(site):
-    page = read_url(site.url("/old/en.html"), LIMIT, TIMEOUT)
+    page = read_url(site.url("/old/en.html"), RULES)
     assert page.url == site.url("/articles/en.html")
     assert page.text == EN_TEXT
     assert (page.site, page.published) == ("The Daily Test", "2024-03-04")
     assert site.agents and all("Sanad" in agent for agent in site.agents)
-    assert _skip_reason(fetch, site.url("/loop.html"), LIMIT, TIMEOUT) == "too many redirects"
+    assert _skip_reason(fetch, site.url("/loop.html"), RULES) == "too many redirects"
 
 
 def test_fetch_refusals(site):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/"
-    assert _skip_reason(fetch, closed, LIMIT, TIMEOUT).startswith("unreachable: ")
-    assert _skip_reason(fetch, site.url("/missing.html"), LIMIT, TIMEOUT) == "HTTP 404 Not Found"
-    assert _skip_reason(fetch, site.url("/big.html"), LIMIT, TIMEOUT) == "larger than 0.0625 MB"
+    assert _skip_reason(fetch, closed, RULES).startswith("unreachable: ")
+    assert _skip_reason(fetch, site.url("/missing.html"), RULES) == "HTTP 404 Not Found"
+    assert _skip_reason(fetch, site.url("/big.html"), RULES) == "larger than 0.0625 MB"
     # no Content-Length: the stream is cut at the limit instead of read to the end
-    assert _skip_reason(fetch, site.url("/endless.html"), LIMIT, TIMEOUT) == (
-        "larger than 0.0625 MB"
-    )
-    assert _skip_reason(fetch, "ftp://127.0.0.1/x", LIMIT, TIMEOUT) == "not an http(s) URL"
-    assert _skip_reason(fetch, "/etc/hosts", LIMIT, TIMEOUT) == "not an http(s) URL"
-    assert _skip_reason(read_url, site.url("/doc.pdf"), LIMIT, TIMEOUT) == (
+    assert _skip_reason(fetch, site.url("/endless.html"), RULES) == ("larger than 0.0625 MB")
+    assert _skip_reason(fetch, "ftp://127.0.0.1/x", RULES) == "not an http(s) URL"
+    assert _skip_reason(fetch, "/etc/hosts", RULES) == "not an http(s) URL"
+    assert _skip_reason(read_url, site.url("/doc.pdf"), RULES) == (
         "unsupported content type application/pdf"
     )
 
 
 def test_fetched_carries_the_final_url_type_and_charset(site):
-    fetched = fetch(site.url("/articles/cp1256.html"), LIMIT, TIMEOUT)
+    fetched = fetch(site.url("/articles/cp1256.html"), RULES)
     assert fetched.url == site.url("/articles/cp1256.html")
     assert (fetched.content_type, fetched.encoding) == ("text/html", "windows-1256")
-    page = read_url(site.url("/articles/cp1256.html"), LIMIT, TIMEOUT)
+    page = read_url(site.url("/articles/cp1256.html"), RULES)
     assert page.text == AR_TEXT
 
 
@@ -466,3 +468,29 @@ def test_decode_html_header_then_meta_then_utf8():
     )
     # a wrong header charset gives way to the meta declaration
     assert decode_html(Fetched("http://x/", "text/html", meta.encode("cp1256"), "utf-8")) == meta
+
+
+def test_internal_addresses_are_refused_unless_allowed(site):
+    """Issue 22, point 2: loopback, private, link-local (cloud metadata) and redirects to them."""
+    public_only = FetchRules(LIMIT, TIMEOUT)
+    before = site.hits["/articles/en.html"]
+    for url in (
+        site.url("/articles/en.html"),
+        "http://localhost/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+    ):
+        assert "internal address" in _skip_reason(fetch, url, public_only), url
+    assert site.hits["/articles/en.html"] == before  # refused before any connection
+    # allowed by name or by network; a redirect to an address not allowed is refused too
+    assert fetch(site.url("/articles/en.html"), RULES).data == en_page().encode()
+    by_network = FetchRules(LIMIT, TIMEOUT, allow=("127.0.0.0/31",))
+    assert fetch(site.url("/articles/en.html"), by_network).content_type == "text/html"
+    hits = site.hits["/articles/en.html"]
+    assert "internal address" in _skip_reason(fetch, site.url("/to-internal.html"), RULES)
+    assert site.hits["/articles/en.html"] == hits
+    assert _skip_reason(read_url, site.url("/old/en.html"), public_only).startswith("refused")

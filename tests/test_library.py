@@ -179,8 +179,9 @@ def test_an_empty_date_range_is_an_error():
 # --- uploads, delete, re-index ------------------------------------------------------------
 @pytest.fixture
 def library_engine(tmp_path: Path, embedder) -> Engine:
-    """An empty private index (uploads land in its data directory)."""
-    return make_engine(tmp_path, embedder, max_file_mb=0.01)
+    """An empty private index (uploads land in its data directory); the test sites it reads
+    by URL are on loopback, which ingestion refuses unless allowed."""
+    return make_engine(tmp_path, embedder, max_file_mb=0.01, fetch_allow="127.0.0.1")
 
 
 def test_upload_reports_each_file_and_writes_only_inside_the_data_dir(library_engine, tmp_path):
@@ -335,5 +336,8 @@ def test_a_url_is_ingested_and_an_unreachable_one_reported(library_engine, news_
     )
     assert report.added == [f"{base}/aqaba.html"]
     assert "unreachable" in dict(report.skipped)["http://127.0.0.1:9/nothing"]
+    library_engine.library.options.fetch_allow = ()  # the default: nothing internal
+    report = library_engine.library.ingest_urls([f"{base}/aqaba.html"], progress=False)
+    assert "internal address" in dict(report.skipped)[f"{base}/aqaba.html"]
     (doc,) = library_engine.store.documents()
     assert doc.location == f"{base}/aqaba.html" and doc.origin.site == "Gulf Wire"
