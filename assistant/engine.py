@@ -71,9 +71,8 @@ class Engine:
         log.warning(
             "vector store unavailable at %s: %s: %s", self.store_location, type(exc).__name__, exc
         )
-        return StoreUnavailable(
-            f"the vector store (Chroma at {self.store_location}) is unreachable; retry shortly"
-        )
+        where = self.settings.chroma_url or "in the data directory"  # no server path to clients
+        return StoreUnavailable(f"the vector store (Chroma {where}) is unreachable; retry shortly")
 
     def _recover(self) -> None:
         """After a store failure, fetch the collections again before the next use."""

@@ -218,7 +218,7 @@ class Library:
         else:
             path = Path(record.location)
             if not path.is_file():
-                raise SkipFile(f"its file is gone: {record.location}")
+                raise SkipFile(f"its file is gone: {source}")  # the name, not the server's path
             reader = partial(read_file, path, source, str(path), self.options.max_bytes)
         document = reader()
         return self._run([Input(source, lambda: document)], progress=False, refresh=[source])

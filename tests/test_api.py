@@ -469,3 +469,16 @@ def test_a_body_over_the_limit_is_refused_before_it_is_stored(tmp_path, embedder
     assert engine.store.documents() == []
     small = [("files", ("note.md", b"# Note\n\nThe port of Rades opens at dawn.\n", "text/md"))]
     assert client.post("/api/documents", files=small).status_code == 200
+
+
+def test_errors_name_no_server_paths(tmp_path, embedder):
+    """Issue 22, point 10: a 409 or 503 says what went wrong without the server's paths."""
+    engine = make_engine(tmp_path, embedder)
+    client = TestClient(create_api(engine))
+    files = [("files", ("gone.md", b"# Gone\n\nThe ferry to Cape Varrow leaves at nine.\n", "x"))]
+    doc_id = client.post("/api/documents", files=files).json()["files"][0]["doc_id"]
+    (tmp_path / "data" / "uploads" / "gone.md").unlink()
+    message = assert_error(client.post(f"/api/documents/{doc_id}/reindex"), 409, "conflict")
+    assert "uploads/gone.md" in message and str(tmp_path) not in message
+    unavailable = engine.store_unavailable(ConnectionError("down"))
+    assert "data directory" in str(unavailable) and str(tmp_path) not in str(unavailable)
