@@ -482,3 +482,11 @@ def test_errors_name_no_server_paths(tmp_path, embedder):
     assert "uploads/gone.md" in message and str(tmp_path) not in message
     unavailable = engine.store_unavailable(ConnectionError("down"))
     assert "data directory" in str(unavailable) and str(tmp_path) not in str(unavailable)
+
+
+def test_too_many_files_says_so(tmp_path, embedder):
+    """Issue 22, point 10: 1,001 files are refused for their number, not as unreadable JSON."""
+    client = TestClient(create_api(make_engine(tmp_path, embedder)))
+    files = [("files", (f"n{i}.txt", b"x", "text/plain")) for i in range(1001)]
+    message = assert_error(client.post("/api/documents", files=files), 422, "invalid_request")
+    assert "1000" in message and "JSON" not in message

@@ -56,6 +56,7 @@ from ui.api.text import Text
 from ui.api.workspace import workspace_routes
 
 log = logging.getLogger("sanad.api")
+_UNDECODABLE = "There was an error parsing the body"  # FastAPI's words for an unreadable body
 T = TypeVar("T")
 
 
@@ -335,10 +336,14 @@ def create_api(engine: Engine) -> FastAPI:
         if isinstance(exc.__cause__, ApiError):  # raised while the body was read (its limit)
             cause = exc.__cause__
             return _error_response(cause.status, cause.code, cause.message)
-        if exc.status_code == 400:  # a body FastAPI cannot decode (bad UTF-8): bad input, 422
-            return _error_response(
-                422, "invalid_request", "the request body is not readable JSON (UTF-8)"
+        if exc.status_code == 400:  # a body that cannot be decoded: bad input, 422
+            said = str(exc.detail or "")  # Starlette names multipart limits (files, fields)
+            message = (
+                f"the request body is not accepted: {said}"
+                if said and said != _UNDECODABLE
+                else "the request body is not readable JSON (UTF-8)"
             )
+            return _error_response(422, "invalid_request", message)
         code = STATUS_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail) if exc.detail else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
