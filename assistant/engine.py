@@ -23,7 +23,7 @@ from index.language import detect_language
 from index.library import IngestOptions, Library
 from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport
-from index.store import Store, is_store_failure, open_client
+from index.store import Store, StoreError, is_store_failure, open_client
 
 log = logging.getLogger("sanad.engine")
 T = TypeVar("T")
@@ -88,8 +88,8 @@ class Engine:
         try:
             self._recover()
             return work()
-        except StoreUnavailable:
-            raise
+        except (StoreUnavailable, StoreError):
+            raise  # StoreError: the store cannot be used as configured; its message says why
         except Exception as exc:
             if is_store_failure(exc):
                 raise self.store_unavailable(exc) from exc
