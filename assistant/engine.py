@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -83,17 +84,23 @@ class Engine:
                 self.store.reconnect()
             self._store_failed = False
 
-    def use_store(self, work: Callable[[], T]) -> T:
-        """Run store work; a Chroma failure becomes StoreUnavailable and is recovered from."""
+    @contextmanager
+    def _store_failures(self) -> Iterator[None]:
+        """Inside: a Chroma failure becomes StoreUnavailable (the next use reconnects)."""
         try:
-            self._recover()
-            return work()
+            yield
         except (StoreUnavailable, StoreError):
             raise  # StoreError: the store cannot be used as configured; its message says why
         except Exception as exc:
             if is_store_failure(exc):
                 raise self.store_unavailable(exc) from exc
             raise
+
+    def use_store(self, work: Callable[[], T]) -> T:
+        """Run store work; a Chroma failure becomes StoreUnavailable and is recovered from."""
+        with self._store_failures():
+            self._recover()
+            return work()
 
     @property
     def model_name(self) -> str:
@@ -219,7 +226,7 @@ class Engine:
             conversation_id = conversations.create()
         language = detect_language(question)
         started = time.perf_counter()
-        try:
+        with self._store_failures():  # the answerer reads the derived index, hence the store
             for item in self.answerer.stream(question, language, passages):
                 if isinstance(item, Answer):
                     item.timings_ms = {
@@ -232,10 +239,6 @@ class Engine:
                         conversation_id, question, standalone, item, self.answer_settings(filters)
                     )
                 yield item
-        except Exception as exc:  # the answerer reads the derived index, which reads the store
-            if is_store_failure(exc):
-                raise self.store_unavailable(exc) from exc
-            raise
 
     def ask(
         self,

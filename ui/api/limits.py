@@ -8,8 +8,7 @@ beyond the limit, whichever route (API or the browser app) receives them.
 
 from __future__ import annotations
 
-import json
-
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ui.api.errors import ApiError, error_body
@@ -34,7 +33,9 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            await _respond(send, too_large(self.limit))
+            error = too_large(self.limit)
+            response = JSONResponse(error_body(error.code, error.message), status_code=error.status)
+            await response(scope, receive, send)
             return
         received = 0
 
@@ -48,16 +49,3 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
-
-
-async def _respond(send: Send, error: ApiError) -> None:
-    """Send an error as the API's JSON error body."""
-    data = json.dumps(error_body(error.code, error.message)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
