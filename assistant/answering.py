@@ -17,7 +17,9 @@ from assistant.citations import Answer, Citation, citation_id
 from assistant.corroboration import Corroborator, shipped_corroborator
 from assistant.evidence import Candidate, EvidenceScorer
 from assistant.messages import NO_EVIDENCE, say
-from assistant.retrieval import Retriever, ScoredChunk
+from assistant.query import Query
+from assistant.retrieval import ScoredChunk
+from index.embedding import Embedder
 from index.language import sentence_spans
 from index.store import ChunkRecord
 
@@ -29,13 +31,11 @@ class Answerer(Protocol):
 
     mode: str
 
-    def answer(self, question: str, language: str, passages: list[ScoredChunk]) -> Answer:
+    def answer(self, query: Query, passages: list[ScoredChunk]) -> Answer:
         """A complete answer."""
         ...
 
-    def stream(
-        self, question: str, language: str, passages: list[ScoredChunk]
-    ) -> Iterator[str | Answer]:
+    def stream(self, query: Query, passages: list[ScoredChunk]) -> Iterator[str | Answer]:
         """Text deltas as they come, then the final Answer."""
         ...
 
@@ -49,12 +49,12 @@ def make_citation(n: int, chunk: ChunkRecord, start: int, end: int) -> Citation:
     )
 
 
-def abstain(question: str, language: str, mode: str = "extractive") -> Answer:
+def abstain(query: Query, mode: str = "extractive") -> Answer:
     """The honest answer when the corpus holds no evidence: no citations."""
     return Answer(
-        question=question,
-        language=language,
-        text=say(NO_EVIDENCE, language),
+        question=query.question,
+        language=query.language,
+        text=say(NO_EVIDENCE, query.language),
         grounded=False,
         mode=mode,
     )
@@ -74,7 +74,7 @@ class ExtractiveAnswerer:
 
     def __init__(
         self,
-        retriever: Retriever,
+        embedder: Embedder,
         min_score: float,
         max_points: int = 3,
         line_min: float | None = None,
@@ -82,7 +82,7 @@ class ExtractiveAnswerer:
         scorer: EvidenceScorer | None = None,
         corroborator: Corroborator | None = None,
     ) -> None:
-        self.scorer = scorer or EvidenceScorer(retriever)
+        self.scorer = scorer or EvidenceScorer(embedder)
         self.corroborator = corroborator or shipped_corroborator()
         self.min_score = min_score
         self.max_points = max_points
@@ -90,11 +90,12 @@ class ExtractiveAnswerer:
         self.duplicate = duplicate
 
     def decide(
-        self, question: str, language: str, passages: list[ScoredChunk]
+        self, query: Query, passages: list[ScoredChunk]
     ) -> tuple[list[Candidate], Candidate | None, float]:
         """The scored sentences, the one that answers (None: abstain) and the evidence."""
-        sentences = self.scorer.candidates(question, language, passages) if passages else []
-        return sentences, *self.choose(sentences, question_type(question, language) == "number")
+        sentences = self.scorer.candidates(query, passages) if passages else []
+        quantity = question_type(query.question, query.language) == "number"
+        return sentences, *self.choose(sentences, quantity)
 
     def choose(
         self, sentences: list[Candidate], quantity: bool = False
@@ -111,20 +112,19 @@ class ExtractiveAnswerer:
         np.fill_diagonal(same, 0.0)
         return same
 
-    def answer(self, question: str, language: str, passages: list[ScoredChunk]) -> Answer:
+    def answer(self, query: Query, passages: list[ScoredChunk]) -> Answer:
         """Quote the evidence sentences with their markers, or abstain."""
         started = time.perf_counter()
-        sentences, best, evidence = self.decide(question, language, passages)
+        sentences, best, evidence = self.decide(query, passages)
         if best is None:
-            return abstain(question, language).model_copy(update={"evidence": evidence})
-        answer = self.compose(question, language, sentences, best, evidence)
+            return abstain(query).model_copy(update={"evidence": evidence})
+        answer = self.compose(query, sentences, best, evidence)
         answer.timings_ms = {"compose_ms": (time.perf_counter() - started) * 1000}
         return answer
 
     def compose(
         self,
-        question: str,
-        language: str,
+        query: Query,
         sentences: list[Candidate],
         best: Candidate,
         evidence: float,
@@ -132,7 +132,7 @@ class ExtractiveAnswerer:
         """The grounded answer: one line per point, each with the markers of its sources."""
         citations: list[Citation] = []
         lines: list[str] = []
-        for group in self.points(sentences, best, language):
+        for group in self.points(sentences, best, query.language):
             for i, sentence in enumerate(group):
                 start, end = sentence.start, sentence.end
                 if i == 0:
@@ -141,19 +141,17 @@ class ExtractiveAnswerer:
             markers = "".join(f"[{c.n}]" for c in citations[-len(group) :])
             lines.append(f"“{citations[-len(group)].quote}” {markers}")
         return Answer(
-            question=question,
-            language=language,
+            question=query.question,
+            language=query.language,
             text="\n".join(lines),
             grounded=True,
             citations=citations,
             evidence=evidence,
         )
 
-    def stream(
-        self, question: str, language: str, passages: list[ScoredChunk]
-    ) -> Iterator[str | Answer]:
+    def stream(self, query: Query, passages: list[ScoredChunk]) -> Iterator[str | Answer]:
         """The extractive answer is ready at once: its text, then the answer."""
-        answer = self.answer(question, language, passages)
+        answer = self.answer(query, passages)
         yield answer.text
         yield answer
 

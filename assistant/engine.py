@@ -16,11 +16,11 @@ from assistant.citations import Answer
 from assistant.config import Settings
 from assistant.conversation import ConversationNotFound, ConversationStore, standalone_question
 from assistant.feedback import FeedbackStore
+from assistant.query import Query
 from assistant.retrieval import Retriever, ScoredChunk
 from index.derived import load_language_prior
 from index.embedding import BUILTIN, Embedder, resolve_model, shared_embedder
 from index.filters import Filters
-from index.language import detect_language
 from index.library import IngestOptions, Library
 from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport
@@ -155,7 +155,7 @@ class Engine:
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
         """The offline answerer (also the LLM's fallback)."""
-        return ExtractiveAnswerer(self.retriever, min_score=self.settings.min_evidence)
+        return ExtractiveAnswerer(self.embedder, min_score=self.settings.min_evidence)
 
     @cached_property
     def answerer(self) -> Answerer:
@@ -219,15 +219,17 @@ class Engine:
         history = conversations.turns(conversation_id) if conversation_id else []
         standalone = standalone_question(question, history)
         timings: dict[str, float] = {}
-        passages = self.use_store(
-            lambda: self.retriever.search(standalone, self.settings.top_k, filters, timings)
-        )
+
+        def retrieve() -> tuple[Query, list[ScoredChunk]]:
+            query = self.retriever.query(question, standalone, timings=timings)
+            return query, self.retriever.search(query, self.settings.top_k, filters, timings)
+
+        query, passages = self.use_store(retrieve)
         if conversation_id is None:
             conversation_id = conversations.create()
-        language = detect_language(question)
         started = time.perf_counter()
         with self._store_failures():  # the answerer reads the derived index, hence the store
-            for item in self.answerer.stream(question, language, passages):
+            for item in self.answerer.stream(query, passages):
                 if isinstance(item, Answer):
                     item.timings_ms = {
                         **timings,

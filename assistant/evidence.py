@@ -30,8 +30,10 @@ from assistant.answer_signals import (
     question_type,
 )
 from assistant.names import cross_script_names
-from assistant.retrieval import Retriever, ScoredChunk
+from assistant.query import Query
+from assistant.retrieval import ScoredChunk
 from index.chunking import is_debris
+from index.embedding import Embedder
 from index.language import sentence_spans
 from index.store import ChunkRecord
 
@@ -197,8 +199,8 @@ def is_headline(text: str, start: int, end: int) -> bool:
 class EvidenceScorer:
     """Scores the sentences of retrieved passages as answers to a question."""
 
-    def __init__(self, retriever: Retriever, model: EvidenceModel | None = None) -> None:
-        self.retriever = retriever
+    def __init__(self, embedder: Embedder, model: EvidenceModel | None = None) -> None:
+        self.embedder = embedder
         self.model = model or shipped_model()
 
     def line_evidence(self, candidates: list[Candidate]) -> np.ndarray:
@@ -228,41 +230,27 @@ class EvidenceScorer:
         best, probability = self.model.assess(features, logits, eligible)
         return candidates[best], probability
 
-    def candidates(
-        self, question: str, language: str, passages: list[ScoredChunk]
-    ) -> list[Candidate]:
-        """Every content sentence of the passages (no headline, no debris), best rank first."""
+    def candidates(self, query: Query, passages: list[ScoredChunk]) -> list[Candidate]:
+        """Every content sentence of the passages (no headline, no debris), best rank first.
+
+        The question's vector is the query's (embedded once, for retrieval); its words are
+        those asked.
+        """
         spans = self._spans(passages)
         if not spans:
             return []
-        embedder = self.retriever.embedder
-        query = embedder.embed_queries([question])[0]
-        vectors = embedder.embed_sentences([h.chunk.text[s:e] for h, s, e in spans])
-        # The corpus may have changed since the search: a language can have left it.
-        centroids = {**self.retriever.language_prior, **self.retriever.derived().centroids}
-        baseline = {**centroids, **self.retriever.language_prior}
-        cosine = vectors @ query
+        question, language = query.question, query.language
+        vectors = self.embedder.embed_sentences([h.chunk.text[s:e] for h, s, e in spans])
+        cosine = vectors @ query.vector
         dense = np.array(
-            [
-                c
-                - (
-                    float(query @ baseline[h.chunk.origin.lang])
-                    if h.chunk.origin.lang in baseline
-                    else 0.0
-                )
-                for c, (h, _, _) in zip(cosine, spans)
-            ]
+            [c - query.baseline(h.chunk.origin.lang) for c, (h, _, _) in zip(cosine, spans)]
         )
         q_words = content_words(question, language)
         q_numbers = numbers_in(question)
         q_type = question_type(question, language)
-        offsets = {
-            lang: float(query @ centroid) if self.retriever.fair else 0.0
-            for lang, centroid in centroids.items()
-        }
         ranks = np.array(
             [
-                float(c) - offsets.get(h.chunk.origin.lang, 0.0) + h.score
+                float(c) - query.offset(h.chunk.origin.lang) + h.score
                 for c, (h, _, _) in zip(cosine, spans)
             ]
         )
@@ -299,7 +287,7 @@ class EvidenceScorer:
         logits = self.model.sentence.logit(features)
         out = []
         for i, ((hit, start, end), vector) in enumerate(zip(spans, vectors)):
-            centred = vector - centroids.get(hit.chunk.origin.lang, 0.0)
+            centred = vector - query.centroids.get(hit.chunk.origin.lang, 0.0)
             centred /= max(float(np.linalg.norm(centred)), 1e-12)
             out.append(
                 Candidate(

@@ -21,6 +21,7 @@ from llama_index.core.llms import LLM, ChatMessage, MessageRole
 from assistant.answering import ExtractiveAnswerer, abstain, make_citation
 from assistant.citations import MARKER, Answer, Citation, renumber, validate_markers
 from assistant.messages import LLM_FALLBACK, say
+from assistant.query import Query
 from assistant.retrieval import ScoredChunk
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def system_prompt(language: str, k: int) -> str:
     )
 
 
-def build_messages(question: str, language: str, passages: list[ScoredChunk]) -> list[ChatMessage]:
+def build_messages(query: Query, passages: list[ScoredChunk]) -> list[ChatMessage]:
     """The chat prompt: system rules, then the delimited passages and the question."""
     blocks = []
     for n, hit in enumerate(passages, 1):
@@ -114,10 +115,11 @@ def build_messages(question: str, language: str, passages: list[ScoredChunk]) ->
     user = (
         "Passages:\n\n"
         + "\n\n".join(blocks)
-        + f"\n\nQuestion ({language_name(language)}):\n<question>\n{escape(question)}\n</question>"
+        + f"\n\nQuestion ({language_name(query.language)}):\n<question>\n"
+        + f"{escape(query.question)}\n</question>"
     )
     return [
-        ChatMessage(role=MessageRole.SYSTEM, content=system_prompt(language, len(passages))),
+        ChatMessage(role=MessageRole.SYSTEM, content=system_prompt(query.language, len(passages))),
         ChatMessage(role=MessageRole.USER, content=user),
     ]
 
@@ -161,23 +163,21 @@ class LLMAnswerer:
         self.llm = llm
         self.fallback = fallback
 
-    def answer(self, question: str, language: str, passages: list[ScoredChunk]) -> Answer:
+    def answer(self, query: Query, passages: list[ScoredChunk]) -> Answer:
         """A complete answer from the model (or the extractive fallback)."""
-        if not self._answerable(question, language, passages):
-            return abstain(question, language, mode="llm")
+        if not self._answerable(query, passages):
+            return abstain(query, mode="llm")
         started = time.perf_counter()
         try:
-            response = self.llm.chat(build_messages(question, language, passages))
-            return self._finish(question, language, passages, response.message.content, started)
+            response = self.llm.chat(build_messages(query, passages))
+            return self._finish(query, passages, response.message.content, started)
         except Exception as exc:
-            return self._fall_back(question, language, passages, exc, started)
+            return self._fall_back(query, passages, exc, started)
 
-    def stream(
-        self, question: str, language: str, passages: list[ScoredChunk]
-    ) -> Iterator[str | Answer]:
+    def stream(self, query: Query, passages: list[ScoredChunk]) -> Iterator[str | Answer]:
         """Checked text deltas as the model writes them, then the final Answer."""
-        if not self._answerable(question, language, passages):
-            answer = abstain(question, language, mode="llm")
+        if not self._answerable(query, passages):
+            answer = abstain(query, mode="llm")
             yield answer.text
             yield answer
             return
@@ -186,7 +186,7 @@ class LLMAnswerer:
         raw: list[str] = []
         sent = False
         try:
-            chunks = self.llm.stream_chat(build_messages(question, language, passages))
+            chunks = self.llm.stream_chat(build_messages(query, passages))
             try:
                 for chunk in chunks:
                     delta = chunk.delta or ""
@@ -202,9 +202,9 @@ class LLMAnswerer:
                 if close is not None:
                     close()
             tail = markers.flush()
-            final = self._finish(question, language, passages, "".join(raw), started)
+            final = self._finish(query, passages, "".join(raw), started)
         except Exception as exc:
-            answer = self._fall_back(question, language, passages, exc, started)
+            answer = self._fall_back(query, passages, exc, started)
             if not sent:
                 yield answer.text
             yield answer
@@ -215,14 +215,13 @@ class LLMAnswerer:
             yield tail
         yield final
 
-    def _answerable(self, question: str, language: str, passages: list[ScoredChunk]) -> bool:
+    def _answerable(self, query: Query, passages: list[ScoredChunk]) -> bool:
         """The extractive answer's decision: some sentence of the passages answers."""
-        return self.fallback.decide(question, language, passages)[1] is not None
+        return self.fallback.decide(query, passages)[1] is not None
 
     def _finish(
         self,
-        question: str,
-        language: str,
+        query: Query,
         passages: list[ScoredChunk],
         raw: str | None,
         started: float,
@@ -236,8 +235,8 @@ class LLMAnswerer:
             chunk = passages[old - 1].chunk
             citations.append(make_citation(new, chunk, 0, len(chunk.text)))
         return Answer(
-            question=question,
-            language=language,
+            question=query.question,
+            language=query.language,
             text=renumber(text, used),
             grounded=bool(citations),
             citations=citations,
@@ -247,8 +246,7 @@ class LLMAnswerer:
 
     def _fall_back(
         self,
-        question: str,
-        language: str,
+        query: Query,
         passages: list[ScoredChunk],
         exc: BaseException,
         started: float,
@@ -258,12 +256,12 @@ class LLMAnswerer:
         log.warning(
             "LLM answer failed, using the extractive answer: %s: %s", type(exc).__name__, exc
         )
-        notice = say(LLM_FALLBACK, language)
+        notice = say(LLM_FALLBACK, query.language)
         try:
-            answer = self.fallback.answer(question, language, passages)
+            answer = self.fallback.answer(query, passages)
         except Exception as inner:
             log.warning("extractive fallback failed too: %s: %s", type(inner).__name__, inner)
-            answer = abstain(question, language)
+            answer = abstain(query)
         return answer.model_copy(
             update={
                 "mode": "extractive",

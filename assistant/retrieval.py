@@ -24,9 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from assistant.query import Query
 from index.derived import IndexView
 from index.embedding import Embedder
 from index.filters import Filters
+from index.language import detect_language
 from index.live import LiveIndex
 from index.store import ChunkRecord, Store
 
@@ -82,29 +84,53 @@ class Retriever:
         """The derived index as of the store's latest change (updated by the change only)."""
         return self.live.view()
 
-    def search(
+    def query(
         self,
         question: str,
+        standalone: str | None = None,
+        language: str | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> Query:
+        """The question embedded once (its standalone form), with the centroids to score it."""
+        started = time.perf_counter()
+        standalone = standalone or question
+        derived = self.derived()
+        query = Query(
+            question=question,
+            standalone=standalone,
+            language=language or detect_language(question),
+            vector=self.embedder.embed_queries([standalone])[0],
+            centroids={**self.language_prior, **derived.centroids},
+            prior=self.language_prior,
+            fair=self.fair,
+        )
+        if timings is not None:
+            timings["embed_ms"] = (time.perf_counter() - started) * 1000
+        return query
+
+    def search(
+        self,
+        query: Query | str,
         k: int = 5,
         filters: Filters | None = None,
         timings: dict[str, float] | None = None,
         exclude_doc_ids: Sequence[str] | None = None,
     ) -> list[ScoredChunk]:
-        """The k best chunks for the question, optionally restricted by `filters`.
+        """The k best chunks for the query (or a question), optionally restricted by `filters`.
 
         Dense candidates are exact cosine top-N over the derived copy of Chroma's vectors:
         Chroma's own query with a `lang` filter scans the whole collection (21 ms at 8k
         chunks, against 0.3 ms for the matrix product), and fairness needs one per language.
         """
-        t0 = time.perf_counter()
-        query = self.embedder.embed_queries([question])[0]
-        t1 = time.perf_counter()
+        if isinstance(query, str):
+            query = self.query(query, timings=timings)
+        started = time.perf_counter()
         filters = filters or Filters()
         derived = self.derived()
         allowed = derived.allowed_rows(filters, exclude_doc_ids)
         with _BLAS.limit(limits=1, user_api="blas"):
-            cosine = derived.cosine(query)
-        bm25 = derived.bm25_scores(question) if self.use_bm25 else None
+            cosine = derived.cosine(query.vector)
+        bm25 = derived.bm25_scores(query.standalone) if self.use_bm25 else None
         ranked: list[_Candidate] = []
         for lang, rows in derived.rows_by_lang.items():
             if filters.langs and lang not in filters.langs:
@@ -116,8 +142,7 @@ class Retriever:
         chosen = self._diverse(ranked, k, derived.doc_ids)
         records = {r.id: r for r in self.store.chunks_by_id([derived.ids[c.row] for c in chosen])}
         if timings is not None:
-            timings["embed_ms"] = (t1 - t0) * 1000
-            timings["search_ms"] = (time.perf_counter() - t1) * 1000
+            timings["search_ms"] = (time.perf_counter() - started) * 1000
         return [
             ScoredChunk(records[derived.ids[c.row]], c.score, c.dense, c.bm25, c.evidence)
             for c in chosen
@@ -143,7 +168,7 @@ class Retriever:
 
     def _rank_language(
         self,
-        query: np.ndarray,
+        query: Query,
         lang: str,
         rows: np.ndarray,
         cosine: np.ndarray,
@@ -158,7 +183,7 @@ class Retriever:
             lexical_rows = rows[bm25[rows] > 0]
             pool = np.union1d(pool, lexical_rows[_top(bm25[lexical_rows], self.candidates)])
         cos = cosine[pool]
-        offset = float(query @ derived.centroids[lang]) if self.fair else 0.0
+        offset = query.offset(lang)
         centred = cos - offset
         if self.doc_blend:  # a passage of an article about the question counts for more
             documents = derived.document_means(cosine, rows)
@@ -169,8 +194,7 @@ class Retriever:
         hybrid = centred + self.bm25_weight * (lexical / top if top > 0 else lexical)
         order = sorted(range(len(pool)), key=lambda i: (-hybrid[i], derived.ids[pool[i]]))
         slots = np.sort(centred)[::-1]
-        reference = self.language_prior.get(lang)
-        baseline = float(query @ reference) if reference is not None else offset
+        baseline = query.baseline(lang)
         return [
             _Candidate(
                 row=int(pool[i]),

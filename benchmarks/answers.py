@@ -21,7 +21,6 @@ import numpy as np
 from assistant.evaluation import DEFAULT_EVAL_DIR, Question, tydi_mixed
 from benchmarks.articles import THRESHOLDS
 from benchmarks.common import contains_answer, indexed_engine, key_of, percentiles
-from index.language import detect_language
 
 
 def main() -> None:
@@ -48,8 +47,9 @@ def main() -> None:
             for q in qs:
                 timings: dict[str, float] = {}
                 t0 = time.perf_counter()
-                hits = retriever.search(q.text, k, timings=timings)
-                answer = answerer.answer(q.text, detect_language(q.text), hits)
+                query = retriever.query(q.text, timings=timings)
+                hits = retriever.search(query, k, timings=timings)
+                answer = answerer.answer(query, hits)
                 total.append((time.perf_counter() - t0) * 1000)
                 for name in stage:
                     stage[name].append({**timings, **answer.timings_ms}.get(name, 0.0))
@@ -57,8 +57,8 @@ def main() -> None:
                 first += bool(answer.citations) and key_of(answer.citations[0].source) == q.gold
                 abst += not answer.grounded
                 evidence["answerable"].append(answer.evidence or 0.0)
-                hits = retriever.search(q.text, k, exclude_doc_ids=[doc_of[q.gold]])
-                out = answerer.answer(q.text, detect_language(q.text), hits)
+                hits = retriever.search(query, k, exclude_doc_ids=[doc_of[q.gold]])
+                out = answerer.answer(query, hits)
                 abst_out += not out.grounded
                 evidence["gold removed"].append(out.evidence or 0.0)
                 wrong_out += out.grounded

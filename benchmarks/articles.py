@@ -34,7 +34,6 @@ from assistant.engine import Engine
 from assistant.evaluation import DEFAULT_EVAL_DIR, read_jsonl
 from benchmarks.common import contains_answer, key_of
 from index.embedding import Embedder
-from index.language import detect_language
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)
 SETS = ("answerable", "article withheld", "paragraph withheld")
@@ -152,14 +151,14 @@ def ask(
     """Ask each question with abstention off; record the answer's figures and features."""
     # Abstention off, but further lines still need the shipped evidence each (as in the product).
     answerer = ExtractiveAnswerer(
-        engine.retriever, min_score=0.0, line_min=engine.settings.min_evidence
+        engine.embedder, min_score=0.0, line_min=engine.settings.min_evidence
     )
     out = []
     for q in questions:
-        language = detect_language(q.text)
-        hits = engine.retriever.search(q.text, engine.settings.top_k)
-        sentences = answerer.scorer.candidates(q.text, language, hits)
-        answer = answerer.answer(q.text, language, hits)
+        query = engine.retriever.query(q.text)
+        hits = engine.retriever.search(query, engine.settings.top_k)
+        sentences = answerer.scorer.candidates(query, hits)
+        answer = answerer.answer(query, hits)
         gold = corpus.spans.get((q.article, q.paragraph)) if kind == "answerable" else None
         labels = [
             gold is not None

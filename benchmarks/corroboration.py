@@ -39,10 +39,10 @@ from assistant.corroboration import MODEL_FILE, PAIR_FEATURES, Corroborator, pai
 from assistant.engine import Engine
 from assistant.evaluation import DEFAULT_EVAL_DIR
 from assistant.evidence import Candidate, EvidenceScorer, LogisticModel
+from assistant.query import Query
 from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, load
 from benchmarks.common import contains_answer, key_of
 from benchmarks.fit_evidence import fit_logistic
-from index.language import detect_language
 
 LANGS = ("en", "ar")
 THRESHOLD = 0.85  # probability at which a pair counts as saying the same thing
@@ -55,6 +55,7 @@ class Ask:
     """One question asked of the parallel index, with its scored sentences."""
 
     question: ArticleQuestion
+    query: Query
     sentences: list[Candidate]
     fold: int  # the question's article fold (as in benchmarks.articles)
 
@@ -105,9 +106,10 @@ def collect(
     block = -(-len(articles) // ARTICLE_FOLDS)
     asks = []
     for q in tqdm(questions, desc="asks", unit="question"):
-        hits = engine.retriever.search(q.text, settings.top_k)
-        sentences = scorer.candidates(q.text, detect_language(q.text), hits) if hits else []
-        asks.append(Ask(q, sentences, q.article // block))
+        query = engine.retriever.query(q.text)
+        hits = engine.retriever.search(query, settings.top_k)
+        sentences = scorer.candidates(query, hits) if hits else []
+        asks.append(Ask(q, query, sentences, q.article // block))
     return corpus, asks
 
 
@@ -243,12 +245,13 @@ def _pct(values: list[bool]) -> float:
 
 def compose(answerer: ExtractiveAnswerer, ask: Ask) -> Answer:
     """The shipped answer to an ask from its already scored sentences."""
-    q = ask.question
-    language = detect_language(q.text)
-    best, evidence = answerer.choose(ask.sentences, question_type(q.text, language) == "number")
+    q = ask.query
+    best, evidence = answerer.choose(
+        ask.sentences, question_type(q.question, q.language) == "number"
+    )
     if best is None:
-        return Answer(question=q.text, language=language, text="", grounded=False)
-    return answerer.compose(q.text, language, ask.sentences, best, evidence)
+        return Answer(question=q.question, language=q.language, text="", grounded=False)
+    return answerer.compose(q, ask.sentences, best, evidence)
 
 
 def held_out(
@@ -265,7 +268,7 @@ def held_out(
     for f in range(ARTICLE_FOLDS):
         model = fit_pairs([d for d, a in zip(data, asks) if a.fold != f])
         answerer = ExtractiveAnswerer(
-            scorer.retriever,
+            scorer.embedder,
             min_score=min_score,
             scorer=scorer,
             corroborator=Corroborator(model, threshold),
@@ -308,7 +311,7 @@ def main() -> None:
         engine = Engine(
             settings.model_copy(update={"data_dir": Path(tmp) / "data", "collection": "parallel"})
         )
-        scorer = EvidenceScorer(engine.retriever)
+        scorer = EvidenceScorer(engine.embedder)
         corpus, asks = collect(args.eval_dir, settings, engine, scorer)
         answers = held_out(corpus, asks, scorer, settings.min_evidence, THRESHOLD)
         result = score(corpus, asks, answers)

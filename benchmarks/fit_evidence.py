@@ -41,7 +41,6 @@ from assistant.evidence import (
 from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, Outcome, collect, summarise, table
 from benchmarks.common import contains_answer, index_task, key_of
 from index.embedding import Embedder
-from index.language import detect_language
 
 TYDI_BENCHMARK_QUESTIONS = 100  # per language, left to benchmarks/answers.py
 FALSE_ABSTENTION = 0.10  # on held-out answerable article questions (README: why not 5%)
@@ -85,10 +84,10 @@ def tydi_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> lis
         scorer = engine.extractive.scorer
         doc_of = {key_of(d.origin.source): d.doc_id for d in engine.store.documents()}
         for q in asked:
-            language = detect_language(q.text)
+            query = engine.retriever.query(q.text)
             for kind, exclude in (("answerable", None), ("gold removed", [doc_of[q.gold]])):
-                hits = engine.retriever.search(q.text, settings.top_k, exclude_doc_ids=exclude)
-                sentences = scorer.candidates(q.text, language, hits)
+                hits = engine.retriever.search(query, settings.top_k, exclude_doc_ids=exclude)
+                sentences = scorer.candidates(query, hits)
                 labels = [
                     kind == "answerable"
                     and key_of(s.chunk.origin.source) == q.gold

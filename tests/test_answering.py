@@ -160,6 +160,20 @@ def test_follow_up_uses_the_conversation(tmp_path, embedder, seeded):
     assert lookup(restarted.store, cid).citation.quote == again[1].answer.citations[0].quote
 
 
+def test_an_ask_embeds_its_question_once(seed_engine, monkeypatch):
+    embedded: list[str] = []
+    embed = seed_engine.embedder.embed_queries
+
+    def counting(texts: list[str]):
+        embedded.extend(texts)
+        return embed(texts)
+
+    monkeypatch.setattr(seed_engine.embedder, "embed_queries", counting)
+    answer = seed_engine.ask("Who trained Haftar's militias in street warfare?")
+    assert answer.grounded
+    assert embedded == ["Who trained Haftar's militias in street warfare?"]
+
+
 def test_bad_questions_are_rejected(seed_engine):
     with pytest.raises(ValueError, match="empty"):
         seed_engine.ask("   ")

@@ -100,7 +100,7 @@ def test_a_translation_corroborates_and_a_neighbour_does_not(seed_engine):
     answerer = seed_engine.extractive
     question = "Who coordinated the transfer of Israeli officers to Libya?"
     hits = seed_engine.retriever.search(question, 8)
-    sentences = answerer.scorer.candidates(question, "en", hits)
+    sentences = answerer.scorer.candidates(seed_engine.retriever.query(question), hits)
     same = answerer.corroborator.probabilities(sentences)
     en = next(i for i, s in enumerate(sentences) if s.text.startswith("A security cooperation"))
     translation = next(i for i, s in enumerate(sentences) if s.text.startswith("Perjanjian kerja"))
