@@ -210,12 +210,19 @@ class Engine:
     ) -> Iterator[str | Answer]:
         """Answer a question in its conversation: text deltas, then the stored Answer.
 
-        Raises ValueError (bad question), ConversationNotFound, StoreUnavailable.
+        Raises ValueError (bad question) and ConversationNotFound at once, before anything
+        is streamed; StoreUnavailable while streaming.
         """
         question = validate_question(question, self.settings.max_question_chars)
-        conversations = self.conversations
-        if conversation_id is not None and not conversations.exists(conversation_id):
+        if conversation_id is not None and not self.conversations.exists(conversation_id):
             raise ConversationNotFound(f"unknown conversation {conversation_id}")
+        return self._answer(question, conversation_id, filters)
+
+    def _answer(
+        self, question: str, conversation_id: str | None, filters: Filters | None
+    ) -> Iterator[str | Answer]:
+        """The answer stream of a validated question (see ask_stream)."""
+        conversations = self.conversations
         history = conversations.turns(conversation_id) if conversation_id else []
         standalone = standalone_question(question, history)
         timings: dict[str, float] = {}

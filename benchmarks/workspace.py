@@ -27,7 +27,7 @@ from assistant.evaluation import DEFAULT_EVAL_DIR, tydi_mixed
 from assistant.export import conversation_export, to_markdown
 from benchmarks.common import QUESTIONS, percentiles
 from benchmarks.served import SEEDS
-from ui.workspace import ui_turns
+from ui.turns import stored_turns
 
 REPEATS = 30
 
@@ -92,7 +92,7 @@ def measure(n: int, eval_dir: Path, data: Path) -> dict:
         found = [store.summaries(w, 0, 100)[0] for w in words]
         result[f"search_{lang}_ms"] = timed(lambda it=it: store.summaries(next(it), 0, 100))
         result[f"search_{lang}_ms"]["median_hits"] = sorted(found)[len(found) // 2]
-    result["open_5_turns_ms"] = timed(lambda: ui_turns(engine, five))
+    result["open_5_turns_ms"] = timed(lambda: stored_turns(engine, five))
     result["export_md_5_turns_ms"] = timed(lambda: to_markdown(conversation_export(store, five)))
     result["export_json_5_turns_ms"] = timed(
         lambda: conversation_export(store, five).model_dump_json()

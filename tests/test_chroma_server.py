@@ -109,20 +109,22 @@ def test_the_chat_reports_an_outage_and_recovers_without_restart(tmp_path, embed
         respond, ask = make_respond(engine), make_ask_api(engine)
 
         def chat() -> dict:
-            *_, (_, turns, *_) = respond(question, [], None, None, None)
-            return turns[-1]
+            *_, done = respond(question, None, None, None)
+            return done
 
-        assert chat()["answer"]["grounded"]
+        assert 'class="sanad-marker"' in chat()["transcript"]
         server.stop()
-        turn = chat()
-        assert turn["answer"] is None
-        assert "unreachable" in turn["error"] and server.url in turn["error"]
+        failed = chat()
+        assert "sources" not in failed and 'class="sanad-marker"' not in failed["transcript"]
+        assert "sanad-error" in failed["transcript"] and "unreachable" in failed["transcript"]
+        assert server.url in failed["transcript"]
         with pytest.raises(gr.Error, match="unreachable"):
             ask(question)
 
         server = ChromaServer(path, port).start()  # same port and data: the chat recovers
-        answer = chat()["answer"]
-        assert answer["grounded"] and answer["citations"]
+        recovered = chat()
+        assert 'class="sanad-marker"' in recovered["transcript"]
+        assert 'class="sanad-source"' in recovered["sources"]
         assert ask(question)["grounded"]
     finally:
         server.stop()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import gradio as gr
 import pytest
 from fastapi.testclient import TestClient
 
 from assistant.engine import Engine
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
 from ui.app import make_respond
+from ui.outputs import keyed
 from ui.pickers import document_choices, sorted_documents
 from ui.render import render_article, render_transcript
 from ui.server import create_app
+from ui.turns import ChatTurn, stored_turns
 
 pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
 SCRIPT = "<script>window.__pwned=1</script>"
@@ -191,8 +194,7 @@ def test_token_puts_the_ui_behind_a_login(ui_engine: Engine, embedder) -> None:
 
 # --- rendering (pure functions) ----------------------------------------------------------------
 def test_rendering_escapes_everything(ui_engine: Engine) -> None:
-    turn = {"question": SCRIPT, "text": IMG, "answer": None}
-    html = render_transcript([turn])
+    html = render_transcript([ChatTurn(SCRIPT, IMG)])
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;" in html and "&lt;img" in html
     doc = next(d for d in ui_engine.store.documents() if "Misrata" in d.origin.title)
@@ -209,12 +211,28 @@ def test_rendering_escapes_everything(ui_engine: Engine) -> None:
 
 def test_filters_restrict_languages_and_documents(ui_engine: Engine) -> None:
     respond = make_respond(ui_engine)
-    *_, (_, turns, conversation_id, *_rest) = respond(Q_EN, [], None, ["ar"], [])
-    citations = turns[-1]["answer"]["citations"]
-    assert citations and {c["lang"] for c in citations} == {"ar"}
+    *_, done = respond(Q_EN, None, ["ar"], [])
+    conversation_id = done["conversation"]
+    turns = stored_turns(ui_engine, conversation_id)
+    citations = turns[-1].answer.citations
+    assert citations and {c.lang for c in citations} == {"ar"}
+    assert all(f'data-cid="{c.id}"' in done["sources"] for c in citations)
     choices = dict(document_choices(sorted_documents(ui_engine.store)))
     misrata = next(doc_id for title, doc_id in choices.items() if "Misrata" in title)
-    *_, (_, turns, same_id, *_rest) = respond(Q_INJECTION, turns, conversation_id, [], [misrata])
-    citations = turns[-1]["answer"]["citations"]
-    assert same_id == conversation_id and len(turns) == 2
-    assert citations and {c["doc_id"] for c in citations} == {misrata}
+    *_, done = respond(Q_INJECTION, conversation_id, [], [misrata])
+    turns = stored_turns(ui_engine, conversation_id)
+    citations = turns[-1].answer.citations
+    assert done["conversation"] == conversation_id and len(turns) == 2
+    assert citations and {c.doc_id for c in citations} == {misrata}
+    assert done["transcript"].count('class="sanad-turn"') == 2
+    assert 'data-feedback="up" data-turn="1"' in done["transcript"]  # stored: can be judged
+
+
+def test_handlers_update_only_the_outputs_they_name() -> None:
+    with gr.Blocks():
+        parts = {"a": gr.Textbox(), "b": gr.Textbox(), "c": gr.HTML()}
+    fn, outputs = keyed(lambda: {"b": "x"}, parts, ("a", "b"))
+    assert outputs == [parts["a"], parts["b"]] and fn() == [gr.skip(), "x"]
+    wrong, _ = keyed(lambda: {"c": "x"}, parts, ("a", "b"))
+    with pytest.raises(KeyError, match="not wired"):
+        wrong()

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
+from assistant.citations import Citation
 from assistant.engine import Engine
 from benchmarks.pdf_pages import print_pdf
 from index.filters import Filters, facts_of
@@ -32,6 +33,7 @@ from ui.documents import (
 )
 from ui.pickers import source_choices
 from ui.render import render_source, render_status
+from ui.turns import stored_turns
 
 pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
 PDF_NAME = "نقود-جرش.pdf"  # an Arabic file name: the stored name must be the original one
@@ -244,22 +246,25 @@ def test_reindex_and_delete_report_their_outcome(ui_engine: Engine) -> None:
 
 
 def test_sources_dates_and_pages_are_escaped() -> None:
-    citation = {
-        "id": "0123456789abcdef:0-5",
-        "n": 1,
-        "lang": "en",
-        "title": "A title",
-        "source": "uploads/a.pdf",
-        "site": IMG,
-        "published": "2024-03-05",
-        "page": 2,
-        "quote": SCRIPT,
-    }
+    citation = Citation(
+        id="0123456789abcdef:0-5",
+        n=1,
+        doc_id="0123456789abcdef",
+        start=0,
+        end=5,
+        lang="en",
+        title="A title",
+        source="uploads/a.pdf",
+        site=IMG,
+        published="2024-03-05",
+        page=2,
+        quote=SCRIPT,
+    )
     html = render_source(citation)
     assert "<img" not in html and "<script" not in html and "&lt;img src=x" in html
     assert '<bdi class="sanad-date" dir="ltr">2024-03-05</bdi>' in html
     assert '<bdi class="sanad-page" dir="ltr">p. 2</bdi>' in html
-    without_site = render_source({**citation, "site": None, "page": None})
+    without_site = render_source(citation.model_copy(update={"site": None, "page": None}))
     assert "uploads/a.pdf" in without_site and "sanad-page" not in without_site
     assert "<script" not in render_status(SCRIPT) and "&lt;script&gt;" in render_status(SCRIPT)
 
@@ -288,13 +293,13 @@ def test_source_choices_match_the_source_filter() -> None:
 def test_chat_filters_dates_and_bad_input(ui_engine: Engine) -> None:
     respond = make_respond(ui_engine)
     day = "2019-12-08"  # only the Indonesian seed is dated that day
-    *_, (_, turns, *_rest) = respond(Q_EN, [], None, [], [], [], day, day)
-    citations = turns[-1]["answer"]["citations"]
-    assert citations and {(c["lang"], c["published"]) for c in citations} == {("id", day)}
+    *_, done = respond(Q_EN, None, [], [], [], day, day)
+    citations = stored_turns(ui_engine, done["conversation"])[-1].answer.citations
+    assert citations and {(c.lang, c.published) for c in citations} == {("id", day)}
     for date_from, date_to in (("2019-12-31", "2019-01-01"), ("2019-13-01", None), ("8/12", None)):
         with pytest.warns(UserWarning, match="date"):
-            out = list(respond(Q_EN, [], None, [], [], [], date_from, date_to))
-        assert out == [(gr.skip(),) * 6]  # a warning, and no question asked
+            out = list(respond(Q_EN, None, [], [], [], date_from, date_to))
+        assert out == [{}]  # a warning, and no question asked
     _, chosen, docs, sources = refreshed(ui_engine.store, ["0" * 16], ["seeds", "gone"])
     assert docs["value"] == [] and sources["value"] == ["seeds"] and chosen["value"] is None
 

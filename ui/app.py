@@ -4,17 +4,19 @@ drawer), the conversations sidebar, and the Documents tab."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from html import escape
 from typing import Any
 
 import gradio as gr
+from gradio.blocks import Block
 
 from assistant.citations import Answer
 from assistant.conversation import ConversationNotFound
 from assistant.engine import Engine, StoreUnavailable
 from assistant.feedback import COMMENT_CHARS
 from ui.documents import build_documents, refreshed
+from ui.outputs import Outputs, keyed
 from ui.pickers import LANGUAGES, chat_filters, document_choices, sorted_documents, source_choices
 from ui.render import (
     CLICK_JS,
@@ -28,6 +30,7 @@ from ui.render import (
     render_transcript,
     warning,
 )
+from ui.turns import ChatTurn, stored_turns
 from ui.workspace import HISTORY_JS, Workspace, click_data, render_history
 
 DEFAULT_EXAMPLES = [
@@ -39,52 +42,51 @@ DEFAULT_EXAMPLES = [
 
 
 # --- the chat ----------------------------------------------------------------------------------
-def make_respond(engine: Engine) -> Callable[..., Iterator[tuple[Any, ...]]]:
-    """The streaming chat handler bound to an engine."""
+RESPOND = ("transcript", "conversation", "sources", "timings", "question")
+
+
+def make_respond(engine: Engine) -> Callable[..., Iterator[Outputs]]:
+    """The streaming chat handler bound to an engine (outputs named as in RESPOND)."""
 
     def respond(
         question: str,
-        turns: list[dict[str, Any]] | None,
         conversation_id: str | None,
         langs: list[str] | None,
         doc_ids: list[str] | None,
         sources: list[str] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Iterator[Outputs]:
         """Stream the answer into the transcript, then show its sources and timings."""
         try:
-            if not (question or "").strip():
-                raise ValueError("Type a question first.")
             filters = chat_filters(langs, doc_ids, sources, date_from, date_to)
-        except ValueError as exc:
-            warning(str(exc))
-            yield (gr.skip(),) * 6
+            stream = engine.ask_stream(question, conversation_id, filters)
+        except (ValueError, ConversationNotFound) as exc:
+            warning(str(exc.args[0] if exc.args else exc))
+            yield {}
             return
-        turns = list(turns or [])
-        turn: dict[str, Any] = {"question": question.strip(), "text": "", "answer": None}
+        turns = stored_turns(engine, conversation_id)
+        turn = ChatTurn(question.strip())  # the one turn the page holds: the one being streamed
         turns.append(turn)
-        yield render_transcript(turns), turns, conversation_id, gr.skip(), gr.skip(), ""
+        yield {"transcript": render_transcript(turns), "question": ""}
         try:
-            for item in engine.ask_stream(question, conversation_id, filters):
+            for item in stream:
                 if isinstance(item, Answer):
-                    turn["answer"] = item.model_dump(mode="json")
+                    turn.answer = item
                     conversation_id = item.conversation_id
                 else:
-                    turn["text"] += item
-                    yield render_transcript(turns), turns, conversation_id, *(gr.skip(),) * 3
-        except (ValueError, ConversationNotFound, StoreUnavailable) as exc:
-            turn["error"] = str(exc.args[0] if exc.args else exc)
-        answer = turn["answer"]
-        sources_html = render_sources(answer) if answer else gr.skip()
-        yield (
-            render_transcript(turns),
-            turns,
-            conversation_id,
-            sources_html,
-            render_timings(answer),
-            "",
-        )
+                    turn.text += item
+                    yield {"transcript": render_transcript(turns)}
+        except StoreUnavailable as exc:
+            turn.error = str(exc.args[0] if exc.args else exc)
+        done: Outputs = {
+            "transcript": render_transcript(turns),
+            "conversation": conversation_id,
+            "timings": render_timings(turn.answer),
+        }
+        if turn.answer is not None:
+            done["sources"] = render_sources(turn.answer)
+        yield done
 
     return respond
 
@@ -149,6 +151,17 @@ class Sidebar:
     markdown: gr.DownloadButton
     json: gr.DownloadButton
 
+    def parts(self) -> dict[str, Block]:
+        """The components by name (the names handlers return outputs under)."""
+        return components_of(self)
+
+
+def components_of(group: Sidebar | Chat) -> dict[str, Block]:
+    """A dataclass's Gradio components by field name."""
+    return {
+        f.name: value for f in fields(group) if isinstance(value := getattr(group, f.name), Block)
+    }
+
 
 def build_sidebar(engine: Engine) -> Sidebar:
     """The sidebar: new conversation, search, the history list, and the open conversation's
@@ -191,7 +204,6 @@ class Chat:
     """The chat tab's components that the sidebar and the documents tab act on."""
 
     transcript: gr.HTML
-    turns: gr.State
     conversation: gr.State
     sources: gr.HTML
     timings: gr.HTML
@@ -207,10 +219,13 @@ class Chat:
     pending: gr.State
     answered: Any  # the event after which the sidebar refreshes
 
+    def parts(self) -> dict[str, Block]:
+        """The components by name (the names handlers return outputs under)."""
+        return components_of(self)
+
 
 def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
     """The chat tab: transcript, question, filters, sources, the article drawer, feedback."""
-    turns = gr.State([])
     conversation = gr.State(None)
     pending = gr.State(None)
     docs = sorted_documents(engine.store)
@@ -279,9 +294,15 @@ def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
             sources = html_panel(render_sources(None), "sanad-sources", CLICK_JS)
     article = html_panel(empty_article(), "sanad-article", DRAWER_JS)  # a fixed drawer
 
-    outputs = [transcript, turns, conversation, sources, timings, question]
-    inputs = [question, turns, conversation, langs, doc_filter, source_filter, date_from, date_to]
-    respond = make_respond(engine)
+    named = {
+        "transcript": transcript,
+        "conversation": conversation,
+        "sources": sources,
+        "timings": timings,
+        "question": question,
+    }
+    inputs = [question, conversation, langs, doc_filter, source_filter, date_from, date_to]
+    respond, outputs = keyed(make_respond(engine), named, RESPOND)
     answered = [
         event(respond, inputs, outputs, api_visibility="private")
         for event in (question.submit, ask.click)
@@ -296,7 +317,6 @@ def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
         panel.click(open_citation, None, article, api_visibility="private")
     return Chat(
         transcript,
-        turns,
         conversation,
         sources,
         timings,
@@ -316,36 +336,33 @@ def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
 
 def wire_workspace(workspace: Workspace, sidebar: Sidebar, chat: Chat) -> None:
     """Connect the sidebar and the feedback form to the chat."""
-    view = [
-        chat.transcript, chat.turns, chat.conversation, chat.sources, chat.timings,
-        chat.question, chat.article, sidebar.title, sidebar.markdown, sidebar.json,
-        sidebar.history, chat.feedback, sidebar.confirm, sidebar.status,
-    ]  # fmt: skip
-    private = {"api_visibility": "private"}
-    after = [sidebar.title, sidebar.markdown, sidebar.json, sidebar.history]
+    parts = {**sidebar.parts(), **chat.parts()}
+
+    def on(event: Callable[..., Any], handler: Callable[..., Any], inputs: Any, names: Any) -> Any:
+        """Wire a handler whose outputs are named (ui/outputs.py) to an event, privately."""
+        fn, outputs = keyed(handler, parts, names)
+        return event(fn, inputs, outputs, api_visibility="private")
+
     for event in chat.answered:
-        event.then(workspace.answered, [chat.conversation, sidebar.search], after, **private)
-    sidebar.new.click(workspace.new, sidebar.search, view, **private)
-    sidebar.history.click(workspace.open, sidebar.search, view, **private)
+        on(event.then, workspace.answered, [chat.conversation, sidebar.search], Workspace.ANSWERED)
+    on(sidebar.new.click, workspace.new, sidebar.search, Workspace.VIEW)
+    on(sidebar.history.click, workspace.open, sidebar.search, Workspace.VIEW)
     sidebar.search.change(
-        workspace.search, [sidebar.search, chat.conversation], sidebar.history, **private
+        workspace.search,
+        [sidebar.search, chat.conversation],
+        sidebar.history,
+        api_visibility="private",
     )
-    renamed = [sidebar.title, sidebar.markdown, sidebar.json, sidebar.history, sidebar.status]
     for event in (sidebar.rename.click, sidebar.title.submit):
-        event(
+        on(
+            event,
             workspace.rename,
             [chat.conversation, sidebar.title, sidebar.search],
-            renamed,
-            **private,
+            Workspace.RENAMED,
         )
-    sidebar.delete.click(
-        workspace.ask_delete, chat.conversation, [sidebar.confirm, sidebar.status], **private
-    )
-    sidebar.confirm.click(workspace.delete, [chat.conversation, sidebar.search], view, **private)
-    voted = [chat.transcript, chat.turns, chat.sources, chat.feedback, chat.feedback_note,
-             chat.pending]  # fmt: skip
+    on(sidebar.delete.click, workspace.ask_delete, chat.conversation, Workspace.ASK_DELETE)
+    on(sidebar.confirm.click, workspace.delete, [chat.conversation, sidebar.search], Workspace.VIEW)
     for panel in (chat.transcript, chat.sources):
-        panel.click(workspace.vote, [chat.turns, chat.conversation], voted, **private)
-    sent = [chat.feedback, chat.comment, chat.pending]
-    chat.send.click(workspace.send, [chat.pending, chat.comment], sent, **private)
-    chat.cancel.click(lambda: (gr.update(visible=False), "", None), None, sent, **private)
+        on(panel.click, workspace.vote, chat.conversation, Workspace.VOTED)
+    on(chat.send.click, workspace.send, [chat.pending, chat.comment], Workspace.SENT)
+    on(chat.cancel.click, Workspace.close_feedback, None, Workspace.SENT)

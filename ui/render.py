@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
 import gradio as gr
 
-from assistant.citations import MARKER_RUN, CitationNotFound, resolve
+from assistant.citations import MARKER_RUN, Answer, Citation, CitationNotFound, resolve
 from index.language import LANGS
 from index.store import Store
 from ui.assets import asset
+from ui.turns import ChatTurn
 
 CITATION_URL = "/api/citations/"
 _NUMBER = re.compile(r"\d+")
@@ -51,7 +52,7 @@ def badge(lang: str) -> str:
     return f'<span class="sanad-badge sanad-lang-{code}">{escape(lang or "?")}</span>'
 
 
-def render_markers(run: str, by_n: dict[int, dict[str, Any]]) -> str:
+def render_markers(run: str, by_n: dict[int, Citation]) -> str:
     """A run of markers like "[1][2]" as links, isolated so they keep their order in RTL."""
     parts = []
     for number in _NUMBER.findall(run):
@@ -59,16 +60,15 @@ def render_markers(run: str, by_n: dict[int, dict[str, Any]]) -> str:
         if citation is None:
             parts.append(escape(f"[{number}]"))
             continue
-        cid = escape(citation["id"])
-        title = escape(citation.get("title", ""))
         parts.append(
-            f'<a class="sanad-marker" href="{escape(citation_url(citation["id"]))}" '
-            f'data-cid="{cid}" title="{title}">[{int(number)}]</a>'
+            f'<a class="sanad-marker" href="{escape(citation_url(citation.id))}" '
+            f'data-cid="{escape(citation.id)}" title="{escape(citation.title)}">'
+            f"[{int(number)}]</a>"
         )
     return f'<bdi dir="ltr" class="sanad-markers">{"".join(parts)}</bdi>'
 
 
-def render_text_line(line: str, by_n: dict[int, dict[str, Any]]) -> str:
+def render_text_line(line: str, by_n: dict[int, Citation]) -> str:
     """One line of an answer: escaped text with its marker runs turned into links."""
     out, pos = [], 0
     for match in MARKER_RUN.finditer(line):
@@ -79,40 +79,39 @@ def render_text_line(line: str, by_n: dict[int, dict[str, Any]]) -> str:
     return f'<p class="sanad-line">{"".join(out)}</p>'
 
 
-def render_lines(text: str, by_n: dict[int, dict[str, Any]]) -> str:
+def render_lines(text: str, by_n: dict[int, Citation]) -> str:
     """Every non-empty line of a message."""
     lines = [line for line in text.split("\n") if line.strip()]
     return "".join(render_text_line(line, by_n) for line in lines) or '<p class="sanad-line">…</p>'
 
 
-def render_turn(turn: dict[str, Any]) -> str:
+def render_turn(turn: ChatTurn) -> str:
     """A question and its (possibly partial or failed) answer."""
     question = (
         '<div class="sanad-msg sanad-user" dir="auto">'
-        f'<p class="sanad-line">{escape(turn["question"])}</p></div>'
+        f'<p class="sanad-line">{escape(turn.question)}</p></div>'
     )
-    answer = turn.get("answer")
-    if turn.get("error"):
+    answer = turn.answer
+    if turn.error:
         body = (
             '<div class="sanad-msg sanad-bot sanad-error" dir="auto">'
-            f'<p class="sanad-line">{escape(turn["error"])}</p></div>'
+            f'<p class="sanad-line">{escape(turn.error)}</p></div>'
         )
     elif answer is None:
         body = (
             '<div class="sanad-msg sanad-bot sanad-pending" dir="auto">'
-            f"{render_lines(turn.get('text', ''), {})}</div>"
+            f"{render_lines(turn.text, {})}</div>"
         )
     else:
-        by_n = {c["n"]: c for c in answer["citations"]}
-        lang = escape(answer.get("language") or "")
+        by_n = {c.n: c for c in answer.citations}
         body = (
-            f'<div class="sanad-msg sanad-bot" dir="auto" lang="{lang}">'
-            f"{render_lines(answer['text'], by_n)}</div>"
+            f'<div class="sanad-msg sanad-bot" dir="auto" lang="{escape(answer.language)}">'
+            f"{render_lines(answer.text, by_n)}</div>"
         )
-        if answer.get("notice"):
-            body += f'<div class="sanad-notice" dir="auto">{escape(answer["notice"])}</div>'
-        if answer.get("turn") is not None:
-            body += render_verdict(int(answer["turn"]), turn.get("rating"))
+        if answer.notice:
+            body += f'<div class="sanad-notice" dir="auto">{escape(answer.notice)}</div>'
+        if answer.turn is not None:
+            body += render_verdict(answer.turn, turn.rating)
     return f'<div class="sanad-turn">{question}{body}</div>'
 
 
@@ -124,7 +123,7 @@ def pressed(on: bool) -> str:
 def render_verdict(turn: int, rating: str | None) -> str:
     """The helpful / not helpful buttons under an answer (turn = its index in the conversation)."""
     buttons = "".join(
-        f'<button type="button" data-feedback="{value}" data-turn="{turn}" '
+        f'<button type="button" data-feedback="{value}" data-turn="{int(turn)}" '
         f'aria-pressed="{pressed(rating == value)}">{label}</button>'
         for value, label in (("up", "✓ Helpful"), ("down", "✗ Not helpful"))
     )
@@ -132,7 +131,7 @@ def render_verdict(turn: int, rating: str | None) -> str:
     return f'<div class="sanad-verdict" role="group" aria-label="{label}">{buttons}</div>'
 
 
-def render_transcript(turns: Sequence[dict[str, Any]]) -> str:
+def render_transcript(turns: Sequence[ChatTurn]) -> str:
     """The whole conversation as escaped HTML."""
     if not turns:
         return (
@@ -152,10 +151,9 @@ def render_origin(where: str, published: str | None, page: int | None) -> str:
     return " · ".join(parts)
 
 
-def render_origin_of(citation: dict[str, Any]) -> str:
+def render_origin_of(citation: Citation) -> str:
     """The origin line of a citation: its site (else its source), date and PDF page."""
-    where = citation.get("site") or citation["source"]
-    return render_origin(where, citation.get("published"), citation.get("page"))
+    return render_origin(citation.site or citation.source, citation.published, citation.page)
 
 
 def render_flag(cid: str, turn: int | None, flagged: bool) -> str:
@@ -169,47 +167,44 @@ def render_flag(cid: str, turn: int | None, flagged: bool) -> str:
     )
 
 
-def render_source(citation: dict[str, Any], turn: int | None = None, flagged: bool = False) -> str:
+def render_source(citation: Citation, turn: int | None = None, flagged: bool = False) -> str:
     """One entry of the sources panel: badge, title, source, quote, copy link, flag button."""
-    cid = escape(citation["id"])
-    url = escape(citation_url(citation["id"]))
+    cid = escape(citation.id)
+    url = escape(citation_url(citation.id))
     return (
-        f'<li class="sanad-source" data-cid="{cid}" data-n="{int(citation["n"])}" tabindex="0">'
+        f'<li class="sanad-source" data-cid="{cid}" data-n="{int(citation.n)}" tabindex="0">'
         '<div class="sanad-source-head">'
-        f'<bdi dir="ltr" class="sanad-n">[{int(citation["n"])}]</bdi>{badge(citation["lang"])}'
-        f'<span class="sanad-title" dir="auto">{escape(citation["title"])}</span></div>'
+        f'<bdi dir="ltr" class="sanad-n">[{int(citation.n)}]</bdi>{badge(citation.lang)}'
+        f'<span class="sanad-title" dir="auto">{escape(citation.title)}</span></div>'
         f'<div class="sanad-origin" dir="auto">{render_origin_of(citation)}</div>'
-        f'<blockquote class="sanad-quote" dir="auto">{escape(citation["quote"])}</blockquote>'
+        f'<blockquote class="sanad-quote" dir="auto">{escape(citation.quote)}</blockquote>'
         '<div class="sanad-source-foot">'
         f'<a class="sanad-copy" href="{url}" target="_blank" rel="noopener">copy link</a>'
-        f"{render_flag(citation['id'], turn, flagged)}</div></li>"
+        f"{render_flag(citation.id, turn, flagged)}</div></li>"
     )
 
 
-def render_sources(answer: dict[str, Any] | None, flagged: Sequence[str] = ()) -> str:
+def render_sources(answer: Answer | None, flagged: Collection[str] = ()) -> str:
     """The sources panel for an answer: every citation it makes (`flagged`: marked as not
     supporting the statement)."""
     if answer is None:
         return '<div class="sanad-sources"><h3>Sources</h3></div>'
-    if not answer["citations"]:
+    if not answer.citations:
         note = "No sources: the corpus holds no evidence for this question."
         return f'<div class="sanad-sources"><h3>Sources</h3><p>{note}</p></div>'
-    turn = answer.get("turn")
-    items = "".join(render_source(c, turn, c["id"] in flagged) for c in answer["citations"])
+    items = "".join(render_source(c, answer.turn, c.id in flagged) for c in answer.citations)
     hint = '<p class="sanad-hint">Click a marker or a source to read the article beside.</p>'
     return f'<div class="sanad-sources"><h3>Sources</h3>{hint}<ol>{items}</ol></div>'
 
 
-def render_timings(answer: dict[str, Any] | None) -> str:
+def render_timings(answer: Answer | None) -> str:
     """One small line with the per-stage timings of an answer."""
-    if not answer or not answer.get("timings_ms"):
+    if answer is None or not answer.timings_ms:
         return '<div class="sanad-timings"></div>'
     stages = " · ".join(
-        f"{escape(name.removesuffix('_ms'))} {ms:.0f} ms"
-        for name, ms in answer["timings_ms"].items()
+        f"{escape(name.removesuffix('_ms'))} {ms:.0f} ms" for name, ms in answer.timings_ms.items()
     )
-    mode = escape(answer.get("mode", ""))
-    return f'<div class="sanad-timings">{mode} · {stages}</div>'
+    return f'<div class="sanad-timings">{escape(answer.mode)} · {stages}</div>'
 
 
 def highlight_line(line: str, offset: int, start: int, end: int) -> str:

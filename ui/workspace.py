@@ -22,8 +22,9 @@ import gradio as gr
 from assistant.conversation import ConversationNotFound, ConversationSummary
 from assistant.engine import Engine
 from assistant.export import conversation_export, to_markdown
-from assistant.feedback import FeedbackRecord, TurnNotFound
+from assistant.feedback import TurnNotFound
 from ui.assets import asset
+from ui.outputs import Outputs
 from ui.render import (
     empty_article,
     info,
@@ -32,6 +33,7 @@ from ui.render import (
     render_transcript,
     warning,
 )
+from ui.turns import ChatTurn, last_answered, stored_turns
 
 HISTORY_LIMIT = 100
 
@@ -72,41 +74,10 @@ def render_history(engine: Engine, query: str | None, current: str | None) -> st
     return f'<nav class="sanad-history" aria-label="Conversations"><ul>{items}</ul>{more}</nav>'
 
 
-def ui_turns(engine: Engine, conversation_id: str) -> list[dict[str, Any]]:
-    """A stored conversation as the chat's turns, with the feedback already given on them."""
-    verdicts: dict[tuple[int, str | None], FeedbackRecord] = {
-        (r.turn, r.citation_id): r for r in engine.feedback.records(conversation_id)
-    }
-    turns = []
-    for stored in engine.conversations.turns(conversation_id):
-        index = stored.n - 1
-        answer = stored.answer.model_dump(mode="json") | {"turn": index}
-        answer_verdict = verdicts.get((index, None))
-        turns.append(
-            {
-                "question": stored.question,
-                "text": stored.answer.text,
-                "answer": answer,
-                "rating": answer_verdict.rating if answer_verdict else None,
-                "flagged": [
-                    c["id"]
-                    for c in answer["citations"]
-                    if (v := verdicts.get((index, c["id"]))) and v.rating == "down"
-                ],
-            }
-        )
-    return turns
-
-
-def last_answer(turns: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The chat turn of the latest answer (the one the sources panel shows), if any."""
-    return next((t for t in reversed(turns) if t.get("answer")), None)
-
-
-def sources_of(turns: list[dict[str, Any]]) -> str:
+def sources_of(turns: list[ChatTurn]) -> str:
     """The sources panel for the latest answer, with its flagged citations."""
-    turn = last_answer(turns)
-    return render_sources(turn["answer"], turn.get("flagged", [])) if turn else render_sources(None)
+    turn = last_answered(turns)
+    return render_sources(turn.answer, turn.flagged) if turn else render_sources(None)
 
 
 class ExportFiles:
@@ -137,10 +108,13 @@ class ExportFiles:
         """Remove a deleted conversation's files."""
         shutil.rmtree(self.root / conversation_id, ignore_errors=True)
 
-    def buttons(self, conversation_id: str | None) -> tuple[Any, Any]:
+    def buttons(self, conversation_id: str | None) -> Outputs:
         """Updates of the two download buttons (disabled when nothing can be exported)."""
         md, js = self.write(conversation_id)
-        return gr.update(value=md, interactive=bool(md)), gr.update(value=js, interactive=bool(js))
+        return {
+            "markdown": gr.update(value=md, interactive=bool(md)),
+            "json": gr.update(value=js, interactive=bool(js)),
+        }
 
 
 @dataclass
@@ -168,18 +142,6 @@ def vote_of(data: dict[str, Any], conversation_id: str | None) -> Vote | None:
     return Vote(conversation_id, turn, rating, citation if isinstance(citation, str) else None)
 
 
-def apply_vote(turns: list[dict[str, Any]], vote: Vote) -> None:
-    """Show the recorded verdict on its answer or citation in the chat's turns."""
-    for turn in turns:
-        answer = turn.get("answer")
-        if not answer or answer.get("turn") != vote.turn:
-            continue
-        if vote.citation_id is None:
-            turn["rating"] = vote.rating
-        elif vote.citation_id not in turn.setdefault("flagged", []):
-            turn["flagged"].append(vote.citation_id)
-
-
 def record_vote(engine: Engine, vote: Vote, comment: str | None = None) -> str | None:
     """Store the verdict; returns why it could not be stored, or None."""
     try:
@@ -202,38 +164,46 @@ def click_data(evt: gr.EventData) -> dict[str, Any]:
 class Workspace:
     """The sidebar's and the feedback form's handlers, bound to an engine.
 
-    `view` returns what the chat shows for a conversation, in the order of the components
-    that `build_ui` passes as outputs: transcript, turns, conversation id, sources, timings,
-    question box, article drawer, title box, Markdown and JSON downloads, history list,
-    feedback form, delete confirmation button, sidebar status line.
+    Everything shown is read from the stores (conversations, feedback); the page keeps only
+    the open conversation's id and the verdict the feedback form is about. Handlers return
+    their outputs by name (ui/outputs.py).
     """
+
+    VIEW = (
+        "transcript", "conversation", "sources", "timings", "question", "article", "title",
+        "markdown", "json", "history", "feedback", "confirm", "status",
+    )  # fmt: skip
+    ANSWERED = ("title", "markdown", "json", "history")
+    RENAMED = ("title", "markdown", "json", "history", "status")
+    ASK_DELETE = ("confirm", "status")
+    VOTED = ("transcript", "sources", "feedback", "feedback_note", "pending")
+    SENT = ("feedback", "comment", "pending")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.files = ExportFiles(engine)
 
-    def view(self, conversation_id: str | None, query: str | None, note: str = "") -> tuple:
+    def view(self, conversation_id: str | None, query: str | None, note: str = "") -> Outputs:
         """Everything the chat shows for a conversation (None: a new, empty one)."""
-        turns = ui_turns(self.engine, conversation_id) if conversation_id else []
-        last = last_answer(turns)
+        turns = stored_turns(self.engine, conversation_id)
+        last = last_answered(turns)
         title = self.engine.conversations.summary(conversation_id).title if conversation_id else ""
-        return (
-            render_transcript(turns),
-            turns,
-            conversation_id,
-            sources_of(turns),
-            render_timings(last["answer"] if last else None),
-            "",
-            empty_article(),
-            title,
-            *self.files.buttons(conversation_id),
-            render_history(self.engine, query, conversation_id),
-            gr.update(visible=False),
-            gr.update(visible=False),
-            render_note(note),
-        )
+        return {
+            "transcript": render_transcript(turns),
+            "conversation": conversation_id,
+            "sources": sources_of(turns),
+            "timings": render_timings(last.answer if last else None),
+            "question": "",
+            "article": empty_article(),
+            "title": title,
+            **self.files.buttons(conversation_id),
+            "history": render_history(self.engine, query, conversation_id),
+            "feedback": gr.update(visible=False),
+            "confirm": gr.update(visible=False),
+            "status": render_note(note),
+        }
 
-    def open(self, query: str | None, evt: gr.EventData) -> tuple:
+    def open(self, query: str | None, evt: gr.EventData) -> Outputs:
         """Open the conversation clicked in the sidebar, with its turns, sources and verdicts."""
         conversation_id = str(click_data(evt).get("conversation") or "")
         if not self.engine.conversations.exists(conversation_id):
@@ -241,25 +211,25 @@ class Workspace:
             return self.view(None, query)
         return self.view(conversation_id, query)
 
-    def new(self, query: str | None) -> tuple:
+    def new(self, query: str | None) -> Outputs:
         """Start afresh: an empty chat; the history stays."""
         return self.view(None, query)
 
-    def answered(self, conversation_id: str | None, query: str | None) -> tuple[Any, ...]:
+    def answered(self, conversation_id: str | None, query: str | None) -> Outputs:
         """After an answer: the title box, fresh downloads and the history list."""
         if not conversation_id or not self.engine.conversations.exists(conversation_id):
-            return gr.skip(), *self.files.buttons(None), gr.skip()
-        title = self.engine.conversations.summary(conversation_id).title
-        history = render_history(self.engine, query, conversation_id)
-        return title, *self.files.buttons(conversation_id), history
+            return self.files.buttons(None)
+        return {
+            "title": self.engine.conversations.summary(conversation_id).title,
+            **self.files.buttons(conversation_id),
+            "history": render_history(self.engine, query, conversation_id),
+        }
 
     def search(self, query: str | None, conversation_id: str | None) -> str:
         """The history list filtered by the search box."""
         return render_history(self.engine, query, conversation_id)
 
-    def rename(
-        self, conversation_id: str | None, title: str | None, query: str | None
-    ) -> tuple[Any, ...]:
+    def rename(self, conversation_id: str | None, title: str | None, query: str | None) -> Outputs:
         """Give the open conversation the title in the title box."""
         try:
             if not conversation_id:
@@ -267,24 +237,24 @@ class Workspace:
             summary = self.engine.conversations.rename(conversation_id, title or "")
         except (ConversationNotFound, ValueError) as exc:
             warning(str(exc.args[0] if exc.args else exc))
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return (
-            summary.title,
-            *self.files.buttons(conversation_id),
-            render_history(self.engine, query, conversation_id),
-            render_note(f"Renamed to “{summary.title}”."),
-        )
+            return {}
+        return {
+            "title": summary.title,
+            **self.files.buttons(conversation_id),
+            "history": render_history(self.engine, query, conversation_id),
+            "status": render_note(f"Renamed to “{summary.title}”."),
+        }
 
-    def ask_delete(self, conversation_id: str | None) -> tuple[Any, Any]:
+    def ask_delete(self, conversation_id: str | None) -> Outputs:
         """Name the conversation about to go and show the "Confirm delete" button."""
         if not conversation_id or not self.engine.conversations.exists(conversation_id):
             warning("Open a conversation first.")
-            return gr.update(visible=False), gr.skip()
+            return {"confirm": gr.update(visible=False)}
         title = self.engine.conversations.summary(conversation_id).title
         note = f"Delete “{title}” and the feedback on it? Press “Confirm delete”."
-        return gr.update(visible=True), render_note(note)
+        return {"confirm": gr.update(visible=True), "status": render_note(note)}
 
-    def delete(self, conversation_id: str | None, query: str | None) -> tuple:
+    def delete(self, conversation_id: str | None, query: str | None) -> Outputs:
         """Delete the open conversation (turns, feedback, downloads); the chat starts afresh."""
         note = ""
         if conversation_id:
@@ -296,34 +266,36 @@ class Workspace:
             self.files.forget(conversation_id)
         return self.view(None, query, note)
 
-    def vote(
-        self, turns: list[dict[str, Any]], conversation_id: str | None, evt: gr.EventData
-    ) -> tuple[Any, ...]:
-        """A feedback button: record the verdict at once, mark it, offer a comment box."""
+    def vote(self, conversation_id: str | None, evt: gr.EventData) -> Outputs:
+        """A feedback button: record the verdict at once, show it, offer a comment box."""
         vote = vote_of(click_data(evt), conversation_id)
         if vote is None:
-            return (gr.skip(),) * 6
+            return {}
         error = record_vote(self.engine, vote)
         if error:
             warning(error)
-            return (gr.skip(),) * 6
-        apply_vote(turns, vote)
-        return (
-            render_transcript(turns),
-            turns,
-            sources_of(turns),
-            gr.update(visible=True),
-            render_note(f"{vote.describe()} Add a comment?"),
-            asdict(vote),
-        )
+            return {}
+        turns = stored_turns(self.engine, vote.conversation_id)  # now with this verdict
+        return {
+            "transcript": render_transcript(turns),
+            "sources": sources_of(turns),
+            "feedback": gr.update(visible=True),
+            "feedback_note": render_note(f"{vote.describe()} Add a comment?"),
+            "pending": asdict(vote),
+        }
 
-    def send(self, pending: dict[str, Any] | None, comment: str | None) -> tuple[Any, Any, Any]:
+    def send(self, pending: dict[str, Any] | None, comment: str | None) -> Outputs:
         """The feedback form's Send: store the comment with the verdict it is about."""
         if not pending:
-            return gr.update(visible=False), "", None
+            return self.close_feedback()
         error = record_vote(self.engine, Vote(**pending), comment)
         if error:
             warning(error)
-            return gr.skip(), gr.skip(), gr.skip()
+            return {}
         info("Thank you: your feedback is saved.")
-        return gr.update(visible=False), "", None
+        return self.close_feedback()
+
+    @staticmethod
+    def close_feedback() -> Outputs:
+        """The feedback form hidden and emptied."""
+        return {"feedback": gr.update(visible=False), "comment": "", "pending": None}
