@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0)
     max_request_mb: float = Field(100.0, gt=0)
     fetch_timeout_s: float = Field(20.0, gt=0)
+    ingest_roots: str = ""  # folders (separated by os.pathsep) that /api/ingest may read
     fetch_allow: str = ""  # comma-separated host names or CIDR networks that may be internal
     top_k: int = Field(5, ge=1, le=100)
     candidates: int = Field(30, ge=1, le=500)
@@ -53,7 +54,21 @@ class Settings(BaseSettings):
     api_token: str = ""
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    allowed_hosts: str = ""  # comma-separated names the server answers to besides loopback
     ui_concurrency: int = Field(8, ge=1)
+
+    @property
+    def host_names(self) -> tuple[str, ...]:
+        """The Host names requests may carry: loopback, SANAD_HOST and SANAD_ALLOWED_HOSTS."""
+        extra = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        own = [] if self.host in ("0.0.0.0", "::", "") else [self.host.lower()]
+        return tuple(dict.fromkeys(["localhost", "127.0.0.1", "::1", *own, *extra]))
+
+    @property
+    def ingest_root_paths(self) -> tuple[Path, ...]:
+        """SANAD_INGEST_ROOTS as resolved folders (none: /api/ingest reads nothing)."""
+        parts = [p.strip() for p in self.ingest_roots.split(os.pathsep) if p.strip()]
+        return tuple(Path(p).expanduser().resolve() for p in parts)
 
     @property
     def fetch_allowed(self) -> tuple[str, ...]:

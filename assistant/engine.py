@@ -148,9 +148,16 @@ class Engine:
         )
         return Library(self.store, self.embedder, settings.data_dir, options)
 
-    def ingest(self, paths: list[Path], sync: bool = False, progress: bool = True) -> IngestReport:
-        """Ingest files or folders with the configured chunk size and size limit."""
-        return self.library.ingest_paths(paths, sync=sync, progress=progress)
+    def ingest(
+        self,
+        paths: list[Path],
+        sync: bool = False,
+        progress: bool = True,
+        within: list[Path] | None = None,
+    ) -> IngestReport:
+        """Ingest files or folders with the configured chunk size and size limit (`within`:
+        the folders the files must resolve into)."""
+        return self.library.ingest_paths(paths, sync=sync, progress=progress, within=within)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:

@@ -96,10 +96,17 @@ class Library:
 
     # --- files, web pages, feeds ------------------------------------------------------
     def ingest_paths(
-        self, paths: Sequence[Path], sync: bool = False, progress: bool = True
+        self,
+        paths: Sequence[Path],
+        sync: bool = False,
+        progress: bool = True,
+        within: Sequence[Path] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders; with `sync`, drop documents whose files are gone."""
-        inputs, prefixes = path_inputs(paths, self.options.max_bytes)
+        """Ingest files and folders; with `sync`, drop documents whose files are gone.
+
+        within: folders the files must resolve into (links out of them are skipped).
+        """
+        inputs, prefixes = path_inputs(paths, self.options.max_bytes, within)
         return self._run(inputs, progress, sync_prefixes=prefixes if sync else None)
 
     def ingest_urls(self, urls: Sequence[str], progress: bool = True) -> IngestReport:

@@ -94,18 +94,32 @@ class Input:
     read: Callable[[], Document]
 
 
-def file_inputs(paths: Iterable[Path], max_bytes: int) -> list[Input]:
-    """An Input for each file given and each file below each folder given."""
+def file_inputs(
+    paths: Iterable[Path], max_bytes: int, within: Sequence[Path] | None = None
+) -> list[Input]:
+    """An Input for each file given and each file below each folder given.
+
+    within: the folders files must resolve into (a link out of them is skipped, unread).
+    """
     inputs = []
     for file, root in iter_input_files(paths):
         source_root = _source_root(file, root)
-        inputs.append(
-            Input(str(file), partial(read_document, file.resolve(), source_root, max_bytes))
-        )
+        real = file.resolve()
+        if within is not None and not any(real.is_relative_to(r) for r in within):
+            inputs.append(Input(str(file), partial(_outside, file)))
+            continue
+        inputs.append(Input(str(file), partial(read_document, real, source_root, max_bytes)))
     return inputs
 
 
-def path_inputs(paths: Iterable[Path], max_bytes: int) -> tuple[list[Input], list[str]]:
+def _outside(file: Path) -> Document:
+    """The skip of a file that links out of the folders it may be read from."""
+    raise SkipFile(f"{file.name} links to a file outside the folders ingestion may read")
+
+
+def path_inputs(
+    paths: Iterable[Path], max_bytes: int, within: Sequence[Path] | None = None
+) -> tuple[list[Input], list[str]]:
     """The inputs of files and folders, and the source prefixes they cover (for a sync).
 
     FileNotFoundError names the first path that does not exist.
@@ -114,7 +128,7 @@ def path_inputs(paths: Iterable[Path], max_bytes: int) -> tuple[list[Input], lis
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"no such file or directory: {path}")
-    return file_inputs(paths, max_bytes), [_source_prefix(p) for p in paths]
+    return file_inputs(paths, max_bytes, within), [_source_prefix(p) for p in paths]
 
 
 def ingest_inputs(

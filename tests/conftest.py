@@ -15,6 +15,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.engine import Engine
@@ -79,6 +80,11 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+
+
+def local_client(app: Any, **kwargs: Any) -> TestClient:
+    """A test client that reaches the app as a browser on this machine would (Host 127.0.0.1)."""
+    return TestClient(app, base_url="http://127.0.0.1", **kwargs)
 
 
 def sanad(args: list[str], env: dict[str, str], stdin: str | None = None) -> Run:

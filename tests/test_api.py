@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from benchmarks.served import ChromaServer, free_port
-from tests.conftest import SEEDS, make_engine
+from tests.conftest import SEEDS, local_client, make_engine
 from ui.api.app import create_api
 
 ASK = {
@@ -24,13 +25,14 @@ ASK = {
 @pytest.fixture(scope="module")
 def client(seed_engine) -> TestClient:
     """The API over the shared, read-only seed index (no token configured)."""
-    return TestClient(create_api(seed_engine))
+    return local_client(create_api(seed_engine))
 
 
 @pytest.fixture
 def admin(tmp_path, embedder) -> TestClient:
     """The API over an empty private index with SANAD_API_TOKEN=secret."""
-    return TestClient(create_api(make_engine(tmp_path, embedder, api_token="secret")))
+    engine = make_engine(tmp_path, embedder, api_token="secret", ingest_roots=str(tmp_path))
+    return local_client(create_api(engine))
 
 
 AUTH = {"Authorization": "Bearer secret"}
@@ -313,7 +315,7 @@ def test_unexpected_errors_are_500_without_details(tmp_path):
     engine = SimpleNamespace(
         settings=Settings(data_dir=tmp_path / "data"), store=SimpleNamespace(documents=boom)
     )
-    client = TestClient(create_api(engine), raise_server_exceptions=False)
+    client = local_client(create_api(engine), raise_server_exceptions=False)
     message = assert_error(client.get("/api/documents"), 500, "internal_error")
     assert "secret" not in message
 
@@ -325,7 +327,7 @@ def test_chroma_outage_is_503_and_recovers_without_restart(tmp_path, embedder):
     try:
         engine = make_engine(tmp_path, embedder, chroma_url=server.url)
         engine.ingest([SEEDS], progress=False)
-        client = TestClient(create_api(engine))
+        client = local_client(create_api(engine))
         question = {"question": ASK["en"]}
         assert client.post("/api/ask", json=question).json()["grounded"]
         assert client.get("/healthz").status_code == 200
@@ -428,7 +430,7 @@ def test_upload_and_delete_need_the_token(admin):
 
 
 def test_upload_without_a_token_configured_is_open(tmp_path, embedder):
-    client = TestClient(create_api(make_engine(tmp_path, embedder)))
+    client = local_client(create_api(make_engine(tmp_path, embedder)))
     files = [
         (
             "files",
@@ -443,7 +445,7 @@ def test_upload_without_a_token_configured_is_open(tmp_path, embedder):
 def test_a_body_over_the_limit_is_refused_before_it_is_stored(tmp_path, embedder):
     """Issue 22, point 4: 413 at once for a declared size, and while reading a chunked one."""
     engine = make_engine(tmp_path, embedder, max_request_mb=1)
-    client = TestClient(create_api(engine))
+    client = local_client(create_api(engine))
     big = b"x" * (3 * 2**20)
     files = [("files", ("big.txt", big, "text/plain"))]
     message = assert_error(client.post("/api/documents", files=files), 413, "payload_too_large")
@@ -474,7 +476,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_stored(tmp_path, embedder
 def test_errors_name_no_server_paths(tmp_path, embedder):
     """Issue 22, point 10: a 409 or 503 says what went wrong without the server's paths."""
     engine = make_engine(tmp_path, embedder)
-    client = TestClient(create_api(engine))
+    client = local_client(create_api(engine))
     files = [("files", ("gone.md", b"# Gone\n\nThe ferry to Cape Varrow leaves at nine.\n", "x"))]
     doc_id = client.post("/api/documents", files=files).json()["files"][0]["doc_id"]
     (tmp_path / "data" / "uploads" / "gone.md").unlink()
@@ -486,7 +488,61 @@ def test_errors_name_no_server_paths(tmp_path, embedder):
 
 def test_too_many_files_says_so(tmp_path, embedder):
     """Issue 22, point 10: 1,001 files are refused for their number, not as unreadable JSON."""
-    client = TestClient(create_api(make_engine(tmp_path, embedder)))
+    client = local_client(create_api(make_engine(tmp_path, embedder)))
     files = [("files", (f"n{i}.txt", b"x", "text/plain")) for i in range(1001)]
     message = assert_error(client.post("/api/documents", files=files), 422, "invalid_request")
     assert "1000" in message and "JSON" not in message
+
+
+# --- cross-site requests and DNS rebinding (no token set) ------------------------------------
+def test_a_page_on_another_site_cannot_upload_and_a_foreign_host_is_refused(tmp_path, embedder):
+    client = local_client(create_api(make_engine(tmp_path, embedder)))
+    files = [("files", ("note.md", b"# Note\n\nThe port of Rades reopened.\n", "text/markdown"))]
+    for origin in ("http://evil.example", "null", "http://127.0.0.1:9999"):
+        refused = client.post("/api/documents", files=files, headers={"Origin": origin})
+        assert_error(refused, 403, "foreign_origin")
+    assert client.get("/api/documents").json()["total"] == 0  # nothing was ingested
+    own = client.post("/api/documents", files=files, headers={"Origin": "http://127.0.0.1"})
+    assert own.status_code == 200 and own.json()["files"][0]["status"] == "added"
+    # A rebinding page reaches 127.0.0.1 under its own name: refused, reads included.
+    for host in ("evil.example", "evil.example:7860", "127.0.0.1.nip.io"):
+        assert_error(client.get("/api/documents", headers={"Host": host}), 421, "unknown_host")
+    for host in ("localhost:7860", "127.0.0.1", "[::1]:7860"):
+        assert client.get("/api/documents", headers={"Host": host}).status_code == 200, host
+    named = local_client(
+        create_api(make_engine(tmp_path / "b", embedder, allowed_hosts="news.example"))
+    )
+    assert named.get("/api/documents", headers={"Host": "news.example"}).status_code == 200
+    assert named.get("/api/documents", headers={"Host": "other.example"}).status_code == 421
+
+
+def test_server_side_ingest_reads_only_below_the_ingest_roots(admin, tmp_path):
+    secret = tmp_path.parent / f"{tmp_path.name}-private"
+    secret.mkdir()
+    (secret / "id_rsa.txt").write_text("Private key\n\nThis is a private key file.\n")
+    refused = [
+        assert_error(
+            admin.post("/api/ingest", json={"paths": [str(path)]}, headers=AUTH), 403, "forbidden"
+        )
+        for path in (secret / "id_rsa.txt", secret / "missing.txt", "/root/.ssh/id_rsa", "/")
+    ]
+    assert len(set(refused)) == 1 and "SANAD_INGEST_ROOTS" in refused[0]  # exists or not: alike
+    assert all(str(secret) not in m and "/root" not in m for m in refused)
+    inside = tmp_path / "inbox"
+    inside.mkdir()
+    (inside / "news.txt").write_text("Port news\n\nThe port of Rades reopened on Monday.\n")
+    (inside / "link.txt").symlink_to(secret / "id_rsa.txt")  # a link out of the roots
+    report = admin.post("/api/ingest", json={"paths": [str(inside)]}, headers=AUTH).json()
+    assert [Path(p).name for p in report["added"]] == ["news.txt"]
+    assert [Path(p).name for p, _ in report["skipped"]] == ["link.txt"]
+    assert "outside" in report["skipped"][0][1]
+    escape = admin.post("/api/ingest", json={"paths": [f"{inside}/../../"]}, headers=AUTH)
+    assert_error(escape, 403, "forbidden")
+
+
+def test_server_side_ingest_without_roots_reads_nothing(tmp_path, embedder):
+    engine = make_engine(tmp_path, embedder, api_token="secret")
+    client = local_client(create_api(engine))
+    response = client.post("/api/ingest", json={"paths": [str(tmp_path)]}, headers=AUTH)
+    assert "SANAD_INGEST_ROOTS" in assert_error(response, 403, "forbidden")
+    assert engine.store.documents() == []

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from assistant.citations import Answer
 from assistant.engine import Engine
-from tests.conftest import make_engine
+from tests.conftest import local_client, make_engine
 from tests.test_api import ASK, AUTH, assert_error
 from ui.api.app import create_api
 
@@ -26,7 +26,7 @@ def engine(tmp_path_factory, embedder, seed_engine) -> Engine:
 
 @pytest.fixture(scope="module")
 def api(engine) -> TestClient:
-    return TestClient(create_api(engine))
+    return local_client(create_api(engine))
 
 
 @pytest.fixture(scope="module")
@@ -342,7 +342,7 @@ def test_delete_is_final_also_after_a_restart(api, engine, asked, embedder):
     ask = api.post("/api/ask", json={"question": "And then?", "conversation_id": cid}, headers=AUTH)
     assert_error(ask, 404, "not_found")
 
-    restarted = TestClient(create_api(Engine(engine.settings, embedder=embedder)))
+    restarted = local_client(create_api(Engine(engine.settings, embedder=embedder)))
     gone(restarted)
     kept = asked["en"]["conversation_id"]
     export = restarted.get(f"/api/conversations/{kept}/export", headers=AUTH)

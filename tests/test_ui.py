@@ -6,9 +6,9 @@ from typing import Any
 
 import gradio as gr
 import pytest
-from fastapi.testclient import TestClient
 
 from assistant.engine import Engine
+from tests.conftest import local_client
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
 from ui.app import make_respond
 from ui.outputs import keyed
@@ -180,7 +180,7 @@ def test_token_puts_the_ui_behind_a_login(ui_engine: Engine, embedder) -> None:
     settings = ui_engine.settings.model_copy(update={"api_token": "s3cret-token"})
     guarded = Engine(settings, embedder=embedder)
     guarded.__dict__["store"] = ui_engine.store  # share the open Chroma store
-    with TestClient(create_app(guarded)) as client:
+    with local_client(create_app(guarded)) as client:
         assert client.get("/config").status_code == 401
         assert client.get("/api/documents").status_code == 401
         wrong = client.post("/login", data={"username": "me", "password": "nope"})

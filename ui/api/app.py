@@ -41,6 +41,7 @@ from index.filters import Filters
 from index.formats.base import SkipFile
 from index.language import Lang
 from index.library import DocumentNotFound
+from index.pipeline import IngestReport
 from index.store import DocRecord, is_store_failure
 from ui.api.errors import (
     ERRORS,
@@ -52,6 +53,7 @@ from ui.api.errors import (
     error_body,
 )
 from ui.api.limits import BodyLimit
+from ui.api.origins import OwnOrigin
 from ui.api.text import Text
 from ui.api.workspace import workspace_routes
 
@@ -306,6 +308,12 @@ def _index_state(engine: Engine) -> IndexState | None:
     )
 
 
+OUTSIDE_ROOTS = (
+    "the server reads only files below the folders in SANAD_INGEST_ROOTS; "
+    "this path is not below one of them"
+)
+
+
 def create_api(engine: Engine) -> FastAPI:
     """The FastAPI app: JSON API under /api, /healthz, OpenAPI at /api/openapi.json."""
     settings = engine.settings
@@ -321,6 +329,7 @@ def create_api(engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
     app.add_middleware(BodyLimit, limit=int(settings.max_request_mb * 2**20))
+    app.add_middleware(OwnOrigin, hosts=settings.host_names)  # outermost: checked first
 
     # -- error handlers --
     @app.exception_handler(ApiError)
@@ -546,7 +555,8 @@ def create_api(engine: Engine) -> FastAPI:
         responses={403: {"model": ErrorResponse, "description": "No API token configured"}},
     )
     async def ingest(body: IngestRequest) -> IngestResult:
-        """Ingest files or folders on the server (needs SANAD_API_TOKEN to be set)."""
+        """Ingest files or folders on the server, below SANAD_INGEST_ROOTS (needs
+        SANAD_API_TOKEN to be set)."""
         if not settings.api_token:
             raise ApiError(
                 403,
@@ -554,13 +564,20 @@ def create_api(engine: Engine) -> FastAPI:
                 "ingestion over the API is disabled: set SANAD_API_TOKEN on the server and "
                 "send it as a bearer token (or run `sanad ingest` on the server)",
             )
+        roots = list(settings.ingest_root_paths)
         paths = [Path(p) for p in body.paths]
+        for path in paths:  # outside the roots: refused alike, whether it exists or not
+            if not any(path.resolve().is_relative_to(root) for root in roots):
+                raise ApiError(403, "forbidden", OUTSIDE_ROOTS)
         for path in paths:
             if not path.exists():
                 raise ApiError(422, "invalid_request", f"no such file or directory: {path}")
 
+        def run() -> IngestReport:
+            return engine.ingest(paths, body.sync, progress=False, within=roots)
+
         try:
-            report = await guard.call(lambda: engine.ingest(paths, body.sync, progress=False))
+            report = await guard.call(run)
         except FileNotFoundError as exc:  # removed between the check and the run
             raise ApiError(422, "invalid_request", str(exc)) from exc
         return IngestResult(**dataclasses.asdict(report), summary=report.summary())
