@@ -26,6 +26,7 @@ from index.store import DocRecord, Store
 from index.web import FetchRules, read_url
 
 UPLOADS = "uploads"
+_STAGED = ".tmp-"  # an upload being received: .tmp-<pid>-<uuid>-<name>
 _COPY_CHUNK = 1 << 20
 
 
@@ -71,6 +72,20 @@ class Library:
         self.uploads = Path(data_dir).resolve() / UPLOADS
         self.options = options
         self.lock = threading.Lock()
+        self.sweep_staged()
+
+    def sweep_staged(self) -> int:
+        """Remove uploads staged by processes that are gone (killed while receiving one)."""
+        if not self.uploads.is_dir():
+            return 0
+        gone = [
+            path
+            for path in self.uploads.glob(f"{_STAGED}*")
+            if not _alive(path.name.removeprefix(_STAGED).split("-", 1)[0])
+        ]
+        for path in gone:
+            path.unlink(missing_ok=True)
+        return len(gone)
 
     def _run(
         self,
@@ -160,18 +175,21 @@ class Library:
         sources = {i: f"{UPLOADS}/{clean}" for i, clean, _ in staged}
         limit = self.options.max_bytes
         inputs = [
-            Input(sources[i], partial(read_file, tmp, sources[i], str(self.uploads / clean), limit))
+            Input(
+                sources[i],
+                partial(read_file, tmp, sources[i], str(self.uploads / clean), limit),
+                partial(os.replace, tmp, self.uploads / clean),  # before the commit
+            )
             for i, clean, tmp in staged
         ]
         try:
             report = self._run(inputs, progress)
             skipped = dict(report.skipped)
-            for i, clean, tmp in staged:
+            for i, clean, _ in staged:
                 source = sources[i]
                 if source in skipped:
                     results[i] = FileResult(clean, "skipped", skipped[source])
                     continue
-                os.replace(tmp, self.uploads / clean)
                 status = _status(report, source)
                 results[i] = FileResult(clean, status, None, report.doc_ids.get(source))
         finally:
@@ -182,7 +200,7 @@ class Library:
     def _stage(self, name: str, stream: BinaryIO) -> Path:
         """Copy an upload into a hidden temporary file (same suffix), within the size limit."""
         limit = self.options.max_bytes
-        tmp = self.uploads / f".tmp-{uuid.uuid4().hex}-{name}"
+        tmp = self.uploads / f"{_STAGED}{os.getpid()}-{uuid.uuid4().hex}-{name}"
         size = 0
         try:
             with open(tmp, "xb") as out:
@@ -238,6 +256,19 @@ class Library:
 
     def _is_upload(self, path: Path) -> bool:
         return path.resolve().parent == self.uploads
+
+
+def _alive(pid: str) -> bool:
+    """Whether the process with this id (as written in a staged file's name) still runs."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def upload_name(name: str | None) -> str:

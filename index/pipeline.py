@@ -60,6 +60,7 @@ class _Pending:
     tokens: int
     replaces: list[str]
     rewrites: bool = False  # a stored version has the same doc_id: replaced once embedded
+    place: Callable[[], None] | None = None  # run after embedding, before the commit
 
 
 def reconcile(store: Store) -> int:
@@ -92,6 +93,7 @@ class Input:
 
     name: str
     read: Callable[[], Document]
+    place: Callable[[], None] | None = None  # puts the file where its record will say it is
 
 
 def file_inputs(
@@ -191,6 +193,8 @@ def ingest_inputs(
                     store.delete_document(stale.doc_id)
                     removed.append(stale.doc_id)
                     report.repaired += 1
+            if item.place is not None:
+                item.place()
             report.unchanged.append(doc.origin.source)
             continue
         records = _chunk_records(doc, chunk_tokens, count)
@@ -201,7 +205,9 @@ def ingest_inputs(
         replaces = [v.doc_id for v in versions if v.doc_id != doc.doc_id]
         rewrites = len(replaces) < len(versions)  # same text: other chunking, or refreshed
         tokens = sum(r.tokens for r in records)
-        pending.append(_Pending(doc, [r.record for r in records], tokens, replaces, rewrites))
+        pending.append(
+            _Pending(doc, [r.record for r in records], tokens, replaces, rewrites, item.place)
+        )
         (report.updated if versions else report.added).append(doc.origin.source)
         if sum(len(p.records) for p in pending) >= batch_chunks:
             _flush(pending, removed, store, embedder, (chunk_tokens, chunker), report, bar)
@@ -259,6 +265,9 @@ def _flush(
             store.delete_document(item.doc.doc_id)
             removed.append(item.doc.doc_id)
     store.put_chunks(records, vectors, chunking[0])  # all chunks first, in one write...
+    for item in pending:  # files in place before a record points at them
+        if item.place is not None:
+            item.place()
     means, row = [], 0
     for item in pending:
         mean = vectors[row : row + len(item.records)].mean(axis=0)

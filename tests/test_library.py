@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import io
+import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,6 +223,37 @@ def test_a_failed_reupload_keeps_the_earlier_file(library_engine):
     assert results[0].status == "skipped"
     assert (library_engine.library.uploads / "note.md").read_text() == MD_EN
     assert [d.origin.source for d in library_engine.store.documents()] == ["uploads/note.md"]
+
+
+def test_an_uploaded_file_is_in_place_before_its_document_is_committed(library_engine, monkeypatch):
+    store, uploads = library_engine.store, library_engine.library.uploads
+    commit = store.commit_documents
+    seen: list[list[str]] = []
+
+    def checking(records, *args, **kwargs):
+        seen.append([(uploads / Path(r.location).name).read_text() for r in records])
+        return commit(records, *args, **kwargs)
+
+    monkeypatch.setattr(store, "commit_documents", checking)
+    library_engine.library.upload([("note.md", io.BytesIO(MD_EN.encode()))])
+    assert seen == [[MD_EN]]  # a kill after the commit finds the file its record names
+
+
+def test_uploads_staged_by_a_killed_process_are_removed_at_start(
+    library_engine, tmp_path, embedder
+):
+    uploads = library_engine.library.uploads
+    uploads.mkdir(parents=True, exist_ok=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = uploads / f".tmp-{dead.pid}-{'0' * 32}-report.pdf"
+    legacy = uploads / f".tmp-{'a' * 32}-old.txt"  # named before staged files carried a pid
+    live = uploads / f".tmp-{os.getpid()}-{'1' * 32}-arriving.txt"
+    for path in (left, legacy, live):
+        path.write_bytes(b"partial")
+    fresh = make_engine(tmp_path, embedder)
+    assert fresh.library.sweep_staged() == 0  # the start already swept
+    assert not left.exists() and not legacy.exists() and live.exists()
 
 
 def test_delete_reaches_every_process_at_once(library_engine, tmp_path, embedder):

@@ -56,6 +56,7 @@ def warm_up(engine: Engine) -> None:
     engine.embedder.embed_passages([WARM_UP_QUESTION])  # the ingestion path's compiled model
     engine.embedder.embed_queries([WARM_UP_QUESTION])
     engine.retriever.search(WARM_UP_QUESTION, 1)
+    engine.library.sweep_staged()  # what uploads killed mid-way left
 
 
 def serve(engine: Engine, host: str, port: int) -> None:
