@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -16,6 +17,7 @@ from ui.pickers import document_choices, sorted_documents
 from ui.render import render_article, render_transcript
 from ui.server import create_app
 from ui.turns import ChatTurn, stored_turns
+from ui.workspace import Workspace
 
 pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
 SCRIPT = "<script>window.__pwned=1</script>"
@@ -236,3 +238,17 @@ def test_handlers_update_only_the_outputs_they_name() -> None:
     wrong, _ = keyed(lambda: {"c": "x"}, parts, ("a", "b"))
     with pytest.raises(KeyError, match="not wired"):
         wrong()
+
+
+def test_a_deleted_conversation_takes_its_downloads_with_it(ui_engine: Engine) -> None:
+    workspace = Workspace(ui_engine)
+    conversation_id = ui_engine.ask(Q_EN).conversation_id
+    view = workspace.view(conversation_id, "")
+    files = [Path(view[name]["value"]) for name in ("markdown", "json")]
+    assert all(f.is_file() for f in files)
+    for f in files:  # Gradio serves the file itself: it keeps no copy that would outlive it
+        assert gr.DownloadButton().move_resource_to_block_cache(f) == str(f)
+    workspace.delete(conversation_id, "")
+    assert not any(f.exists() for f in files)
+    workspace.files.close()
+    assert not workspace.files.root.exists()

@@ -31,7 +31,7 @@ from ui.render import (
     warning,
 )
 from ui.turns import ChatTurn, stored_turns
-from ui.workspace import HISTORY_JS, Workspace, click_data, render_history
+from ui.workspace import HISTORY_JS, ExportFiles, Workspace, click_data, render_history
 
 DEFAULT_EXAMPLES = [
     "من يدرّب قوات حفتر على حرب الشوارع؟",
@@ -105,10 +105,12 @@ def make_ask_api(engine: Engine) -> Callable[[str], dict]:
 
 
 # --- the app -----------------------------------------------------------------------------------
-def build_ui(engine: Engine, examples: Sequence[str] | None = None) -> gr.Blocks:
+def build_ui(
+    engine: Engine, examples: Sequence[str] | None = None, exports: ExportFiles | None = None
+) -> gr.Blocks:
     """The Gradio app: the conversations sidebar, the chat (answers, sources, the article in a
-    drawer, feedback), then the documents."""
-    workspace = Workspace(engine)
+    drawer, feedback), then the documents (`exports`: where conversation downloads go)."""
+    workspace = Workspace(engine, exports)
     # Gradio keeps a copy of every file it serves (exports, uploads); these copies go after an
     # hour and on restart, so a deleted conversation's download does not outlive it.
     with gr.Blocks(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import gradio as gr
 import uvicorn
@@ -15,6 +17,7 @@ from index.chunking import token_count
 from index.language import ngram_identifier
 from ui.api.app import create_api
 from ui.app import build_ui
+from ui.workspace import ExportFiles
 
 log = logging.getLogger("sanad.server")
 WARM_UP_QUESTION = "warm up"
@@ -35,8 +38,9 @@ def token_auth(token: str) -> Callable[[str, str], bool] | None:
 def create_app(engine: Engine) -> FastAPI:
     """The API app with the Gradio UI mounted at `/` (behind a login when a token is set)."""
     app = create_api(engine)
-    blocks = build_ui(engine)
-    return gr.mount_gradio_app(
+    exports = ExportFiles(engine)
+    blocks = build_ui(engine, exports=exports)
+    mounted = gr.mount_gradio_app(
         app,
         blocks,
         path="/",
@@ -47,6 +51,20 @@ def create_app(engine: Engine) -> FastAPI:
         ssr_mode=False,
         max_file_size=int(engine.settings.max_file_mb * 2**20),
     )
+    inner = mounted.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        """Gradio's and the API's lifespan; on shutdown the conversation downloads go too
+        (uvicorn ends a SIGTERM by raising it again, so exit handlers would not run)."""
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            exports.close()
+
+    mounted.router.lifespan_context = lifespan
+    return mounted
 
 
 def warm_up(engine: Engine) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from assistant.conversation import ConversationNotFound, ConversationSummary
 from assistant.engine import Engine
@@ -81,12 +82,23 @@ def sources_of(turns: list[ChatTurn]) -> str:
 
 
 class ExportFiles:
-    """Markdown and JSON exports of conversations, written to a private temporary folder."""
+    """Markdown and JSON exports of conversations, written to a private temporary folder.
+
+    The folder is inside Gradio's cache, so Gradio serves these files as they are instead of
+    keeping copies of its own: a deleted conversation's files go with it. `close` removes the
+    folder (the server calls it on shutdown, SIGTERM included).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._folder = tempfile.TemporaryDirectory(prefix="sanad-exports-")  # gone at exit
+        cache = Path(get_upload_folder())
+        cache.mkdir(parents=True, exist_ok=True)
+        self._folder = tempfile.TemporaryDirectory(prefix="sanad-exports-", dir=cache)
         self.root = Path(self._folder.name)
+
+    def close(self) -> None:
+        """Remove every export file and the folder."""
+        self._folder.cleanup()
 
     def write(self, conversation_id: str | None) -> tuple[str | None, str | None]:
         """Fresh (Markdown, JSON) files of the conversation; (None, None) when there is none."""
@@ -179,9 +191,9 @@ class Workspace:
     VOTED = ("transcript", "sources", "feedback", "feedback_note", "pending")
     SENT = ("feedback", "comment", "pending")
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, files: ExportFiles | None = None) -> None:
         self.engine = engine
-        self.files = ExportFiles(engine)
+        self.files = files or ExportFiles(engine)
 
     def view(self, conversation_id: str | None, query: str | None, note: str = "") -> Outputs:
         """Everything the chat shows for a conversation (None: a new, empty one)."""
