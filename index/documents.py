@@ -14,6 +14,7 @@ from pathlib import Path
 
 from index.chunking import is_debris
 from index.formats.base import Extracted, SkipFile
+from index.formats.bounds import check_text
 from index.formats.docx import read_docx
 from index.formats.html import extract_html
 from index.formats.pdf import read_pdf
@@ -168,6 +169,7 @@ def to_document(
     text = found.text
     if not text.strip():
         raise SkipFile("empty")
+    check_text(len(text))
     dateline = published_date(text)
     published = (dateline or found.published) if dateline_first else found.published or dateline
     origin = Provenance(

@@ -12,11 +12,14 @@ from pathlib import Path
 import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject, StreamObject
 
 from benchmarks.pdf_pages import article_html, print_pdf, seed_articles, source_lines
 from benchmarks.pdf_text import similarity
+from index.documents import read_file
 from index.formats.base import SkipFile
 from index.formats.bidi import visual_to_logical
+from index.formats.bounds import MAX_PAGES, MAX_TEXT_CHARS
 from index.formats.docx import read_docx
 from index.formats.pdf import read_pdf
 
@@ -297,3 +300,63 @@ def test_docx_other_files_are_skipped(data: bytes) -> None:
     with pytest.raises(SkipFile) as caught:
         read_docx(data)
     assert caught.value.reason == "not a Word (.docx) document"
+
+
+# --- decompression bombs: the expanded size is bounded, not only the file's -------------------
+def docx_with_padding(spaces: int) -> bytes:
+    """A real .docx whose document.xml holds `spaces` spaces inside a comment (streamed)."""
+    original = zipfile.ZipFile(io.BytesIO(docx_bytes(word_document())))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for member in original.infolist():
+            data = original.read(member)
+            if member.filename != "word/document.xml":
+                bomb.writestr(member, data)
+                continue
+            head, tail = data.split(b"<w:body>", 1)
+            with bomb.open(member.filename, "w", force_zip64=True) as part:
+                part.write(head + b"<w:body><!--")
+                block = b" " * 2**20
+                for _ in range(spaces // len(block)):
+                    part.write(block)
+                part.write(b"-->" + tail)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("megabytes", [300, 48])  # over the total; one part expanding ~1000x
+def test_docx_that_expands_too_far_is_skipped_before_parsing(megabytes: int) -> None:
+    data = docx_with_padding(megabytes * 2**20)
+    assert len(data) < 2 * 2**20  # a small file, under any size limit
+    with pytest.raises(SkipFile, match="expands"):
+        read_docx(data)
+    assert "Dockworkers" in read_docx(docx_with_padding(2**20)).text  # a little padding reads
+
+
+def test_pdf_whose_stream_expands_too_far_is_skipped() -> None:
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    content = StreamObject()
+    content.set_data(b"BT /F1 12 Tf 72 720 Td (Bomb) Tj ET\n" + b" " * (100 * 2**20))
+    page[NameObject("/Contents")] = writer._add_object(content.flate_encode())
+    out = io.BytesIO()
+    writer.write(out)
+    assert len(out.getvalue()) < 2**20
+    with pytest.raises(SkipFile, match="expands"):
+        read_pdf(out.getvalue())
+
+
+def test_pdf_with_too_many_pages_is_skipped() -> None:
+    writer = PdfWriter()
+    for _ in range(MAX_PAGES + 1):
+        writer.add_blank_page(100, 100)
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(SkipFile, match="pages"):
+        read_pdf(out.getvalue())
+
+
+def test_text_past_the_bound_is_skipped(tmp_path: Path) -> None:
+    long = tmp_path / "long.txt"
+    long.write_text("Headline\n\n" + "word " * (MAX_TEXT_CHARS // 5 + 1), encoding="utf-8")
+    with pytest.raises(SkipFile, match="characters of text"):
+        read_file(long, "long.txt", str(long), max_bytes=2**30)

@@ -11,6 +11,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from index.formats.base import Extracted, SkipFile
+from index.formats.bounds import check_zip
 
 _TITLE_CHARS = 200
 _CELL_SEPARATOR = " | "
@@ -64,6 +65,7 @@ def read_docx(data: bytes) -> Extracted:
 
     Raises SkipFile when the bytes are not a .docx document or the document has no text.
     """
+    check_zip(data)  # before python-docx and lxml expand it
     try:
         document = docx.Document(io.BytesIO(data))
         lines, heading = _body(document)

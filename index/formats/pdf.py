@@ -16,11 +16,19 @@ from typing import Any, NamedTuple
 
 import pdfplumber
 from pdfplumber.utils import cluster_objects
-from pypdf import PasswordType, PdfReader
-from pypdf.errors import PdfReadError
+from pypdf import PageObject, PasswordType, PdfReader
+from pypdf.errors import LimitReachedError, PdfReadError
+from pypdf.filters import decode_stream_data
+from pypdf.generic import ArrayObject, StreamObject
 
 from index.formats.base import Extracted, SkipFile
 from index.formats.bidi import direction, visual_to_logical
+from index.formats.bounds import (
+    MAX_EXPANDED_BYTES,
+    check_pages,
+    check_text,
+    expands_too_far,
+)
 
 # both log a warning for every damaged object they recover from; the caller reports skips
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -141,6 +149,42 @@ def _open(data: bytes) -> PdfReader:
     return reader
 
 
+def _page_streams(page: PageObject) -> Iterator[StreamObject]:
+    """The streams pdfminer decodes to read a page's text: contents and form XObjects."""
+    contents = page.get("/Contents")
+    contents = contents.get_object() if contents is not None else None
+    parts = contents if isinstance(contents, ArrayObject) else [contents]
+    yield from (p.get_object() for p in parts if p is not None)
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    for ref in (xobjects.get_object() if xobjects is not None else {}).values():
+        xobject = ref.get_object()
+        if isinstance(xobject, StreamObject) and xobject.get("/Subtype") == "/Form":
+            yield xobject
+
+
+def _check_streams(reader: PdfReader) -> None:
+    """SkipFile when the page streams decode past pypdf's per-stream limit or, together, past
+    MAX_EXPANDED_BYTES; one decoded stream is in memory at a time."""
+    total = 0
+    seen: set[int] = set()
+    try:
+        for page in reader.pages:
+            for stream in _page_streams(page):
+                ref = stream.indirect_reference
+                if ref is not None and ref.idnum in seen:
+                    continue  # a form drawn on many pages is decoded once
+                if ref is not None:
+                    seen.add(ref.idnum)
+                total += len(decode_stream_data(stream))
+                if total > MAX_EXPANDED_BYTES:
+                    raise expands_too_far(total)
+    except LimitReachedError as exc:
+        raise expands_too_far(total) from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError):
+        return  # an odd stream: pdfplumber reads what it can, or says the file is corrupt
+
+
 def _short(exc: Exception) -> str:
     """An exception's message on one line, at most 100 characters."""
     return " ".join(str(exc).split())[:100] or type(exc).__name__
@@ -182,7 +226,8 @@ def _published(reader: PdfReader) -> str | None:
 
 
 def _join_pages(pages: Iterable[str]) -> tuple[str, tuple[int, ...]]:
-    """Page texts joined by newlines, and the offset where each page begins."""
+    """Page texts joined by newlines, and the offset where each page begins (SkipFile past
+    MAX_TEXT_CHARS, before the rest is read)."""
     parts: list[str] = []
     starts: list[int] = []
     length = 0
@@ -193,6 +238,7 @@ def _join_pages(pages: Iterable[str]) -> tuple[str, tuple[int, ...]]:
         starts.append(length)
         parts.append(page)
         length += len(page)
+        check_text(length)
     return "".join(parts), tuple(starts)
 
 
@@ -202,6 +248,8 @@ def read_pdf(data: bytes) -> Extracted:
     Raises SkipFile for an encrypted (password needed), corrupt or image-only PDF.
     """
     reader = _open(data)
+    check_pages(len(reader.pages))
+    _check_streams(reader)
     text, starts = _join_pages(_page_text(chars) for chars in _page_chars(data))
     if not text:
         raise SkipFile(_NO_TEXT)
