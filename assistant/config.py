@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     llm_gguf_path: str = ""
     llm_timeout_s: float = Field(60.0, gt=0)
     api_token: str = ""
+    login_attempts: int = Field(10, ge=1)  # failed logins per client within the window...
+    login_window_s: float = Field(60.0, gt=0)  # ...after which its attempts wait
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     allowed_hosts: str = ""  # comma-separated names the server answers to besides loopback

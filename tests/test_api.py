@@ -546,3 +546,21 @@ def test_server_side_ingest_without_roots_reads_nothing(tmp_path, embedder):
     response = client.post("/api/ingest", json={"paths": [str(tmp_path)]}, headers=AUTH)
     assert "SANAD_INGEST_ROOTS" in assert_error(response, 403, "forbidden")
     assert engine.store.documents() == []
+
+
+def test_wrong_tokens_are_throttled_per_client(admin):
+    failures = admin.app.state.login_failures
+    now = [1000.0]
+    failures.clock = lambda: now[0]  # fake time: the window passes without sleeping
+    wrong = {"Authorization": "Bearer guess"}
+    for _ in range(failures.attempts):
+        assert_error(admin.get("/api/documents", headers=wrong), 401, "unauthorized")
+    refused = admin.get("/api/documents", headers=AUTH)  # even the right token waits now
+    assert_error(refused, 429, "too_many_attempts")
+    assert 0 < int(refused.headers["retry-after"]) <= failures.window
+    assert admin.get("/healthz").status_code == 200  # requests without credentials pass
+    now[0] += failures.window + 1
+    assert admin.get("/api/documents", headers=AUTH).status_code == 200
+    for _ in range(failures.attempts - 1):  # a success forgot the failures: the count restarts
+        admin.get("/api/documents", headers=wrong)
+    assert admin.get("/api/documents", headers=AUTH).status_code == 200

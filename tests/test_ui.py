@@ -192,6 +192,10 @@ def test_token_puts_the_ui_behind_a_login(ui_engine: Engine, embedder) -> None:
         assert client.get("/config").status_code == 200
         headers = {"Authorization": "Bearer s3cret-token"}
         assert client.get("/api/documents", headers=headers).status_code == 200
+        for _ in range(settings.login_attempts):  # guessing the password...
+            assert client.post("/login", data={"username": "x", "password": "y"}).status_code == 400
+        locked = client.post("/login", data={"username": "me", "password": "s3cret-token"})
+        assert locked.status_code == 429 and locked.headers["retry-after"]  # ...is throttled
 
 
 # --- rendering (pure functions) ----------------------------------------------------------------

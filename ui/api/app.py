@@ -55,6 +55,7 @@ from ui.api.errors import (
 from ui.api.limits import BodyLimit
 from ui.api.origins import OwnOrigin
 from ui.api.text import Text
+from ui.api.throttle import Failures, LoginThrottle
 from ui.api.workspace import workspace_routes
 
 log = logging.getLogger("sanad.api")
@@ -328,6 +329,9 @@ def create_api(engine: Engine) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = engine
+    failures = Failures(settings.login_attempts, settings.login_window_s)
+    app.state.login_failures = failures
+    app.add_middleware(LoginThrottle, failures=failures)
     app.add_middleware(BodyLimit, limit=int(settings.max_request_mb * 2**20))
     app.add_middleware(OwnOrigin, hosts=settings.host_names)  # outermost: checked first
 
