@@ -40,6 +40,7 @@ class Engine:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._store_failed = False
+        self.search_failure: str | None = None  # why the last search or ask failed, if it did
         self._reconnecting = threading.Lock()
         if embedder is not None:
             self.embedder = embedder  # share one loaded model (tests, benchmarks)
@@ -101,6 +102,16 @@ class Engine:
         with self._store_failures():
             self._recover()
             return work()
+
+    def _retrieve(self, work: Callable[[], T]) -> T:
+        """Store work of a search or ask; its outcome is what /healthz reports."""
+        try:
+            result = self.use_store(work)
+        except StoreUnavailable as exc:
+            self.search_failure = str(exc)
+            raise
+        self.search_failure = None
+        return result
 
     @property
     def model_name(self) -> str:
@@ -207,7 +218,7 @@ class Engine:
     def search(self, question: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
         """The best passages for a question; ValueError for a bad one, StoreUnavailable."""
         question = validate_question(question, self.settings.max_question_chars)
-        return self.use_store(lambda: self.retriever.search(question, k, filters))
+        return self._retrieve(lambda: self.retriever.search(question, k, filters))
 
     def ask_stream(
         self,
@@ -238,7 +249,7 @@ class Engine:
             query = self.retriever.query(question, standalone, timings=timings)
             return query, self.retriever.search(query, self.settings.top_k, filters, timings)
 
-        query, passages = self.use_store(retrieve)
+        query, passages = self._retrieve(retrieve)
         if conversation_id is None:
             conversation_id = conversations.create()
         started = time.perf_counter()

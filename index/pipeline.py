@@ -38,6 +38,20 @@ class IngestReport:
     tokens_embedded: int = 0
     seconds: float = 0.0
 
+    @classmethod
+    def merged(cls, reports: Sequence[IngestReport]) -> IngestReport:
+        """One report for several runs (files, pages, feeds) done one after another."""
+        out = cls()
+        for report in reports:
+            for name in ("added", "updated", "unchanged", "removed", "skipped"):
+                getattr(out, name).extend(getattr(report, name))
+            out.doc_ids.update(report.doc_ids)
+            out.repaired += report.repaired
+            out.chunks_embedded += report.chunks_embedded
+            out.tokens_embedded += report.tokens_embedded
+            out.seconds += report.seconds
+        return out
+
     def summary(self) -> str:
         """One human line."""
         line = (

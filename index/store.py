@@ -14,6 +14,7 @@ from index.provenance import Provenance
 
 SCHEMA = 1
 MARKER = ".sanad-data"
+OWNER_FILES = ("owner.lock", "server.json")  # index/owner.py: whose the directory is now
 _PAGE = 2000
 LOG_KEEP = 20_000  # change-log generations kept; a reader further behind rebuilds in full
 _LOG_VECTOR = [1.0]  # Chroma stores a vector with every record; the log needs none
@@ -139,7 +140,7 @@ def open_client(data_dir: Path, chroma_url: str = "") -> Any:
             )
         except Exception as exc:
             raise StoreError(f"Chroma server at {chroma_url} is unreachable: {exc}") from exc
-    _check_data_dir(data_dir)
+    check_data_dir(data_dir)
     try:
         client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
     except Exception as exc:
@@ -148,11 +149,12 @@ def open_client(data_dir: Path, chroma_url: str = "") -> Any:
     return client
 
 
-def _check_data_dir(data_dir: Path) -> None:
+def check_data_dir(data_dir: Path) -> None:
     """Refuse a data directory that holds something other than Sanad's data."""
     if data_dir.exists() and not data_dir.is_dir():
         raise StoreError(f"data directory {data_dir} is a file, not a directory")
-    if data_dir.is_dir() and any(data_dir.iterdir()) and not (data_dir / MARKER).exists():
+    foreign = data_dir.is_dir() and any(p.name not in OWNER_FILES for p in data_dir.iterdir())
+    if foreign and not (data_dir / MARKER).exists():
         raise StoreError(
             f"{data_dir} is not empty and is not a Sanad data directory (no {MARKER}); "
             "refusing to write into it. Choose another SANAD_DATA_DIR."

@@ -120,7 +120,8 @@ def seeded(seed_engine: Engine, embedder: Embedder) -> Callable[..., Engine]:
         shutil.copytree(
             seed_engine.settings.data_dir,
             tmp / "data",
-            ignore=shutil.ignore_patterns("conversations.sqlite3*"),  # the copy's own history
+            # the copy's own history, and no owner of the original
+            ignore=shutil.ignore_patterns("conversations.sqlite3*", "owner.lock", "server.json"),
         )
         engine = make_engine(tmp, embedder, **overrides)
         if paths:

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from chromadb.errors import InternalError
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
@@ -564,3 +565,23 @@ def test_wrong_tokens_are_throttled_per_client(admin):
     for _ in range(failures.attempts - 1):  # a success forgot the failures: the count restarts
         admin.get("/api/documents", headers=wrong)
     assert admin.get("/api/documents", headers=AUTH).status_code == 200
+
+
+def test_healthz_reports_failing_searches_while_chroma_answers(tmp_path, seeded, monkeypatch):
+    engine = seeded(tmp_path)
+    client = local_client(create_api(engine))
+    question = {"question": ASK["en"]}
+    assert client.post("/api/search", json=question).status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+    def failing(*args, **kwargs):
+        raise InternalError("Error finding id")  # as a second process's writes once caused
+
+    monkeypatch.setattr(engine.retriever, "search", failing)
+    assert_error(client.post("/api/search", json=question), 503, "store_unavailable")
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["chroma"] == "reachable"
+    assert health.json()["error"]["code"] == "searches_failing"
+    monkeypatch.undo()
+    assert client.post("/api/search", json=question).status_code == 200
+    assert client.get("/healthz").status_code == 200

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from assistant.engine import Engine
 from tests.conftest import make_engine
 from ui.api.app import create_api
 
@@ -42,6 +43,8 @@ OPERATIONS = [
     ("GET", "/healthz"),
 ]
 # Routes that change the corpus run against a private index, not the shared seed index.
+FUZZER_HOST = "testserver"  # the Host schemathesis's in-process client sends
+
 WRITES = [
     ("POST", "/api/documents"),
     ("DELETE", "/api/documents/{doc_id}"),
@@ -55,13 +58,16 @@ WRITES = [
 @pytest.fixture(scope="module")
 def api_schema(seed_engine):
     """The API's own OpenAPI schema, served in process over the shared seed index."""
-    return schemathesis.openapi.from_asgi("/api/openapi.json", create_api(seed_engine))
+    settings = seed_engine.settings.model_copy(update={"allowed_hosts": FUZZER_HOST})
+    engine = Engine(settings, embedder=seed_engine.embedder)
+    engine.store = seed_engine.store
+    return schemathesis.openapi.from_asgi("/api/openapi.json", create_api(engine))
 
 
 @pytest.fixture(scope="module")
 def write_schema(tmp_path_factory, embedder):
     """The same schema over a private index with one uploaded document."""
-    engine = make_engine(tmp_path_factory.mktemp("fuzz"), embedder)
+    engine = make_engine(tmp_path_factory.mktemp("fuzz"), embedder, allowed_hosts=FUZZER_HOST)
     engine.library.upload([("note.txt", io.BytesIO(b"The port of Rades will double in size."))])
     return schemathesis.openapi.from_asgi("/api/openapi.json", create_api(engine))
 

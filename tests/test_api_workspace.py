@@ -19,7 +19,12 @@ from ui.api.app import create_api
 def engine(tmp_path_factory, embedder, seed_engine) -> Engine:
     """SANAD_API_TOKEN=secret, conversations and feedback of its own, answers from the
     session's read-only seed index (no second ingest of the seeds)."""
-    engine = make_engine(tmp_path_factory.mktemp("api-workspace"), embedder, api_token="secret")
+    engine = make_engine(
+        tmp_path_factory.mktemp("api-workspace"),
+        embedder,
+        api_token="secret",
+        login_attempts=1000,  # the tests send many wrong tokens on purpose
+    )
     engine.store = seed_engine.store
     return engine
 

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from assistant.config import Settings
+from assistant.engine import Engine
+from index.owner import DataDirLock, ServerAddress, announce, running_server
 from tests.conftest import SEEDS, TEST_ENV, sanad
+from ui.backends import LocalBackend, RemoteBackend
+from ui.cli import corpus_backend
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +205,23 @@ def test_feedback_export_writes_jsonl(cli_env, asked, tmp_path):
     assert record["question"] == ASK_EN and record["answer"] == asked["text"]
     assert record["comment"] == "the passage says something else"
     assert record["settings"]["answer_mode"] == "extractive"
+
+
+def test_a_data_directory_has_one_owner_and_a_server_takes_the_others_work(tmp_path):
+    data = tmp_path / "data"
+    owner, other = DataDirLock(data), DataDirLock(data)
+    assert owner.acquire(wait=False) and not other.acquire(wait=False)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    announce(data, ServerAddress("http://127.0.0.1:9", "key", gone.pid))
+    assert running_server(data) is None  # announced by a process that has ended
+    announce(data, ServerAddress("http://127.0.0.1:9", "key", os.getpid()))
+    engine = Engine(Settings(data_dir=data))
+    with corpus_backend(engine) as backend:
+        assert isinstance(backend, RemoteBackend) and backend.address.url == "http://127.0.0.1:9"
+    owner.release()
+    with corpus_backend(engine) as backend:  # free again: this process opens it itself
+        assert isinstance(backend, LocalBackend)
+        assert not other.acquire(wait=False)  # ...and owns it meanwhile
+    assert other.acquire(wait=False)
+    other.release()

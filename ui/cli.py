@@ -7,17 +7,21 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from assistant.citations import Answer, CitationNotFound, SourceSpan, lookup
+from assistant.citations import Answer, CitationNotFound, SourceSpan
 from assistant.config import Settings
 from assistant.engine import Engine, StoreUnavailable
 from assistant.retrieval import ScoredChunk
 from index.filters import Filters
 from index.language import LANGS
+from index.owner import DataDirLock, running_server
 from index.store import StoreError
+from ui.backends import Backend, LocalBackend, RemoteBackend
 
 
 def _langs(value: str) -> list[str]:
@@ -80,39 +84,31 @@ def _read_batch(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, item
 
 
-def cmd_ingest(engine: Engine, args: argparse.Namespace) -> int:
+def cmd_ingest(backend: Backend, args: argparse.Namespace) -> int:
     """Ingest files, folders, web pages (URLs) and feeds (default: the corpus folder)."""
     urls = [p for p in args.paths if "://" in p]
     paths = [Path(p) for p in args.paths if "://" not in p]
     if not (paths or urls or args.feed):
-        paths = [engine.settings.corpus_dir]
-    library, progress = engine.library, not args.quiet
-    reports = []
-    if paths:
-        reports.append(library.ingest_paths(paths, sync=args.sync, progress=progress))
-    if urls:
-        reports.append(library.ingest_urls(urls, progress=progress))
-    if args.feed:
-        reports.append(library.ingest_feeds(args.feed, progress=progress))
-    for report in reports:
-        for path, reason in report.skipped:
-            print(f"skipped: {path}: {reason}", file=sys.stderr)
-        print(report.summary())
+        paths = [args.settings.corpus_dir]
+    report = backend.ingest(paths, urls, args.feed or [], args.sync)
+    for path, reason in report.skipped:
+        print(f"skipped: {path}: {reason}", file=sys.stderr)
+    print(report.summary())
     return 0
 
 
-def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
+def cmd_search(backend: Backend, args: argparse.Namespace) -> int:
     """Search one question, or a JSONL batch, and print the passages."""
     filters = filters_of(args)
     if args.batch:
         for _, item in _read_batch(Path(args.batch)):
-            hits = engine.search(str(item["question"]), args.k, filters)
+            hits = backend.search(str(item["question"]), args.k, filters)
             out = {"id": item.get("id"), "results": [result_json(h) for h in hits]}
             print(json.dumps(out, ensure_ascii=False), flush=True)
         return 0
     question = " ".join(args.question).strip()
     if question:
-        _print_hits(engine.search(question, args.k, filters), args.json)
+        _print_hits(backend.search(question, args.k, filters), args.json)
         return 0
     print("Sanad search: type a question in Arabic, English or Indonesian (empty line quits).")
     while True:
@@ -122,7 +118,7 @@ def cmd_search(engine: Engine, args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        _print_hits(engine.search(question, args.k, filters), args.json)
+        _print_hits(backend.search(question, args.k, filters), args.json)
 
 
 def describe_origin(span: SourceSpan) -> str:
@@ -166,13 +162,13 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
     print(f"\n({answer.mode}; ms: {timings})", file=sys.stderr)
 
 
-def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
+def cmd_ask(backend: Backend, args: argparse.Namespace) -> int:
     """Answer one question, or a JSONL batch, with citations."""
     filters = filters_of(args)
     if args.batch:
         for _, item in _read_batch(Path(args.batch)):
             try:
-                answer = engine.ask(str(item["question"]), filters=filters)
+                answer = backend.ask(str(item["question"]), None, filters)
                 out = {"id": item.get("id"), **answer.model_dump()}
             except ValueError as exc:
                 out = {"id": item.get("id"), "error": str(exc)}
@@ -182,14 +178,14 @@ def cmd_ask(engine: Engine, args: argparse.Namespace) -> int:
     if not question:
         print("error: give a question (or --batch FILE.jsonl)", file=sys.stderr)
         return 2
-    _print_answer(engine.ask(question, filters=filters), args.json)
+    _print_answer(backend.ask(question, None, filters), args.json)
     return 0
 
 
-def cmd_cite(engine: Engine, args: argparse.Namespace) -> int:
+def cmd_cite(backend: Backend, args: argparse.Namespace) -> int:
     """Show a citation with its surrounding context."""
     try:
-        found = lookup(engine.store, args.id)
+        found = backend.cite(args.id)
     except CitationNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 4
@@ -204,11 +200,10 @@ def cmd_cite(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
+def cmd_chat(backend: Backend, args: argparse.Namespace) -> int:
     """An interactive conversation with follow-up questions."""
-    conversation = engine.conversations.create()
+    conversation = None
     print("Sanad chat: ask in Arabic, English or Indonesian; follow-ups keep the context.")
-    print(f"Conversation {conversation} (`sanad export {conversation}` saves it).")
     print("Empty line quits.")
     while True:
         try:
@@ -218,9 +213,14 @@ def cmd_chat(engine: Engine, args: argparse.Namespace) -> int:
         if not question:
             return 0
         try:
-            _print_answer(engine.ask(question, conversation, filters_of(args)), False)
+            answer = backend.ask(question, conversation, filters_of(args))
         except ValueError as exc:
             print(f"error: {exc}")
+            continue
+        if conversation is None:
+            conversation = answer.conversation_id
+            print(f"Conversation {conversation} (`sanad export {conversation}` saves it).")
+        _print_answer(answer, False)
 
 
 def write_out(text: str, output: Path | None) -> None:
@@ -283,6 +283,37 @@ def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
             metrics = evaluate_retrieval(task, engine.settings, engine.embedder, Path(tmp))
         print(json.dumps({"task": name, **metrics}, indent=2))
     return 0
+
+
+CORPUS_COMMANDS = frozenset({"ingest", "search", "ask", "cite", "chat"})
+
+
+@contextmanager
+def corpus_backend(engine: Engine, progress: bool = True) -> Iterator[Backend]:
+    """The corpus for one command: opened here while this process owns the data directory, or
+    the server that owns it; another command's turn is waited for (index/owner.py)."""
+    data_dir = engine.settings.data_dir
+    if engine.settings.chroma_url:  # a Chroma server is shared: nothing to own
+        yield LocalBackend(engine, progress)
+        return
+    lock = DataDirLock(data_dir)
+    waiting = False
+    while not lock.acquire(wait=False):
+        server = running_server(data_dir)
+        if server is not None:
+            print(
+                f"(through the server at {server.url}, which has {data_dir} open)", file=sys.stderr
+            )
+            yield RemoteBackend(server)
+            return
+        if not waiting:
+            print(f"waiting for another sanad process to finish with {data_dir}…", file=sys.stderr)
+            waiting = True
+        time.sleep(0.5)  # polled: the owner may turn out to be a server that announces itself
+    try:
+        yield LocalBackend(engine, progress)
+    finally:
+        lock.release()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,8 +396,12 @@ def main(argv: list[str] | None = None) -> int:
 
         args.task = args.task or ["tydi-mixed", "xquad-mixed"]
         args.eval_dir = args.eval_dir or DEFAULT_EVAL_DIR
+    args.settings = settings
     engine = Engine(settings)
     try:
+        if args.command in CORPUS_COMMANDS:
+            with corpus_backend(engine, progress=not getattr(args, "quiet", False)) as backend:
+                return args.func(backend, args)
         return args.func(engine, args)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

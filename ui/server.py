@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import os
+import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from fastapi import FastAPI
 from assistant.engine import Engine
 from index.chunking import token_count
 from index.language import ngram_identifier
+from index.owner import DataDirLock, ServerAddress, announce
 from ui.api.app import create_api
 from ui.app import build_ui
 from ui.workspace import ExportFiles
@@ -35,9 +38,9 @@ def token_auth(token: str) -> Callable[[str, str], bool] | None:
     return check
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, local_key: str = "") -> FastAPI:
     """The API app with the Gradio UI mounted at `/` (behind a login when a token is set)."""
-    app = create_api(engine)
+    app = create_api(engine, local_key)
     exports = ExportFiles(engine)
     blocks = build_ui(engine, exports=exports)
     mounted = gr.mount_gradio_app(
@@ -78,8 +81,19 @@ def warm_up(engine: Engine) -> None:
 
 
 def serve(engine: Engine, host: str, port: int) -> None:
-    """Warm the model, then serve API and UI with uvicorn (one process, one loaded model)."""
+    """Own the data directory, warm the model, then serve API and UI with uvicorn (one
+    process, one loaded model); other sanad processes send their work here (index/owner.py)."""
+    key = ""
+    if not engine.settings.chroma_url:  # embedded Chroma: this process owns the directory
+        data_dir = engine.settings.data_dir
+        lock = DataDirLock(data_dir)
+        if not lock.acquire(wait=False):
+            log.warning("waiting for another sanad process to finish with %s", data_dir)
+            lock.acquire()
+        key = secrets.token_urlsafe(32)
+        where = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        announce(data_dir, ServerAddress(f"http://{where}:{port}", key, os.getpid()))
     warm_up(engine)
-    app = create_app(engine)
+    app = create_app(engine, key)
     log.info("Sanad on http://%s:%d (UI at /, API at /api)", host, port)
     uvicorn.run(app, host=host, port=port, log_level="info")

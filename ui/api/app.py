@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFil
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -188,12 +188,20 @@ class UploadResult(BaseModel):
 
 
 class IngestRequest(BaseModel):
-    """Files or folders (paths on the server) to ingest."""
+    """Files or folders (paths on the server), web pages and feeds to ingest."""
 
     model_config = ConfigDict(extra="forbid")
 
-    paths: list[Text] = Field(min_length=1, description="Files or folders on the server.")
+    paths: list[Text] = Field([], description="Files or folders on the server.")
+    urls: list[Text] = Field([], description="Web pages to fetch and ingest.")
+    feeds: list[Text] = Field([], description="RSS/Atom feeds whose new items to ingest.")
     sync: bool = Field(False, description="Also remove documents whose files are gone.")
+
+    @model_validator(mode="after")
+    def _something(self) -> IngestRequest:
+        if not (self.paths or self.urls or self.feeds):
+            raise ValueError("give paths, urls or feeds to ingest")
+        return self
 
 
 class IngestResult(BaseModel):
@@ -315,8 +323,11 @@ OUTSIDE_ROOTS = (
 )
 
 
-def create_api(engine: Engine) -> FastAPI:
-    """The FastAPI app: JSON API under /api, /healthz, OpenAPI at /api/openapi.json."""
+def create_api(engine: Engine, local_key: str = "") -> FastAPI:
+    """The FastAPI app: JSON API under /api, /healthz, OpenAPI at /api/openapi.json.
+
+    local_key: the key that sanad processes on the same data directory send (index/owner.py).
+    """
     settings = engine.settings
     guard = StoreGuard(engine)
 
@@ -372,12 +383,20 @@ def create_api(engine: Engine) -> FastAPI:
         return _error_response(500, "internal_error", "internal server error (see the server log)")
 
     # -- auth --
+    def is_local(credentials: HTTPAuthorizationCredentials | None) -> bool:
+        """Whether the bearer is the key of a sanad process on this data directory."""
+        return bool(
+            local_key
+            and credentials is not None
+            and hmac.compare_digest(credentials.credentials.encode(), local_key.encode())
+        )
+
     async def require_token(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
     ) -> None:
-        """Check the bearer token when SANAD_API_TOKEN is set."""
+        """Check the bearer token when SANAD_API_TOKEN is set (the local key also passes)."""
         token = settings.api_token
-        if not token:
+        if not token or is_local(credentials):
             return
         challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None or credentials.scheme.lower() != "bearer":
@@ -558,27 +577,40 @@ def create_api(engine: Engine) -> FastAPI:
         response_model=IngestResult,
         responses={403: {"model": ErrorResponse, "description": "No API token configured"}},
     )
-    async def ingest(body: IngestRequest) -> IngestResult:
-        """Ingest files or folders on the server, below SANAD_INGEST_ROOTS (needs
-        SANAD_API_TOKEN to be set)."""
-        if not settings.api_token:
+    async def ingest(
+        body: IngestRequest,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+    ) -> IngestResult:
+        """Ingest files or folders on the server below SANAD_INGEST_ROOTS, web pages and feeds
+        (needs SANAD_API_TOKEN to be set). A sanad process on this data directory (its local
+        key) may ingest any path, as it could itself."""
+        local = is_local(credentials)
+        if not (settings.api_token or local):
             raise ApiError(
                 403,
                 "forbidden",
                 "ingestion over the API is disabled: set SANAD_API_TOKEN on the server and "
                 "send it as a bearer token (or run `sanad ingest` on the server)",
             )
-        roots = list(settings.ingest_root_paths)
+        roots = None if local else list(settings.ingest_root_paths)
         paths = [Path(p) for p in body.paths]
         for path in paths:  # outside the roots: refused alike, whether it exists or not
-            if not any(path.resolve().is_relative_to(root) for root in roots):
+            if roots is not None and not any(path.resolve().is_relative_to(r) for r in roots):
                 raise ApiError(403, "forbidden", OUTSIDE_ROOTS)
         for path in paths:
             if not path.exists():
                 raise ApiError(422, "invalid_request", f"no such file or directory: {path}")
 
         def run() -> IngestReport:
-            return engine.ingest(paths, body.sync, progress=False, within=roots)
+            library = engine.library
+            reports = []
+            if paths:
+                reports.append(library.ingest_paths(paths, body.sync, False, within=roots))
+            if body.urls:
+                reports.append(library.ingest_urls(body.urls, progress=False))
+            if body.feeds:
+                reports.append(library.ingest_feeds(body.feeds, progress=False))
+            return IngestReport.merged(reports)
 
         try:
             report = await guard.call(run)
@@ -591,7 +623,8 @@ def create_api(engine: Engine) -> FastAPI:
     # -- health --
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
     async def healthz() -> JSONResponse:
-        """Readiness: 200 when Chroma answers, 503 (status degraded) when it does not."""
+        """Readiness: 200 when Chroma answers and the last search or ask succeeded, 503
+        (status degraded) otherwise."""
         try:
             _, n_docs, n_chunks = await guard.call(lambda: engine.store.generation())
         except ApiError as err:
@@ -602,6 +635,16 @@ def create_api(engine: Engine) -> FastAPI:
                 documents=None,
                 chunks=None,
                 error=ErrorDetail(code=err.code, message=err.message),
+            )
+            return JSONResponse(health.model_dump(mode="json"), status_code=503)
+        if engine.search_failure:  # Chroma answers, but searches fail: not healthy
+            health = Health(
+                status="degraded",
+                model_loaded=engine.model_loaded,
+                chroma="reachable",
+                documents=n_docs,
+                chunks=n_chunks,
+                error=ErrorDetail(code="searches_failing", message=engine.search_failure),
             )
             return JSONResponse(health.model_dump(mode="json"), status_code=503)
         health = Health(

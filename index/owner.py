@@ -1,0 +1,82 @@
+"""One process at a time owns an embedded data directory's Chroma.
+
+Embedded Chroma keeps the vector index in each process's memory and writes it back into the
+data directory. Two processes on one directory each miss the other's writes (searches then
+fail with "Error finding id") and overwrite each other's index files. So a process that opens
+the embedded store first takes an exclusive lock, `<data dir>/owner.lock` (released by the
+system when the process ends, however it ends): `sanad serve` for its lifetime, a CLI command
+for its run.
+
+A server announces itself in `<data dir>/server.json` (its URL and a key, readable by the
+data directory's user only). Another sanad process that finds the lock held by a server sends
+its work there instead (ui/remote.py); held by another command, it waits. A Chroma server
+(SANAD_CHROMA_URL) is shared by design: no lock is taken.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.store import OWNER_FILES, check_data_dir
+
+LOCK_FILE, SERVER_FILE = OWNER_FILES
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where the server owning a data directory answers, and the key it accepts from us."""
+
+    url: str
+    key: str
+    pid: int
+
+
+class DataDirLock:
+    """The exclusive lock on a data directory (flock: gone with the process)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self._fd: int | None = None
+
+    def acquire(self, wait: bool = True) -> bool:
+        """Take the lock (waiting for it, or not); False when another process holds it."""
+        check_data_dir(self.data_dir)  # never write a lock file into someone else's folder
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Let the next process have the data directory."""
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+def announce(data_dir: Path, address: ServerAddress) -> None:
+    """Record the server that owns the data directory (readable by its user only)."""
+    path = Path(data_dir) / SERVER_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump({"url": address.url, "key": address.key, "pid": address.pid}, out)
+    os.replace(tmp, path)
+
+
+def running_server(data_dir: Path) -> ServerAddress | None:
+    """The server announced for the data directory, if its process still runs."""
+    try:
+        found = json.loads((Path(data_dir) / SERVER_FILE).read_text(encoding="utf-8"))
+        address = ServerAddress(str(found["url"]), str(found["key"]), int(found["pid"]))
+        os.kill(address.pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none announced, unreadable, or its process is gone
+    return address
