@@ -21,6 +21,7 @@ from index.documents import SUPPORTED_SUFFIXES, Document, read_file, to_document
 from index.embedding import Embedder
 from index.feeds import Feed, FeedItem, item_document, load_feed, new_items
 from index.formats.base import SkipFile
+from index.owner import WRITE_LOCK_FILE, DataDirLock
 from index.pipeline import IngestReport, Input, ingest_inputs, path_inputs
 from index.store import DocRecord, Store
 from index.web import FetchRules, read_url
@@ -71,7 +72,7 @@ class Library:
         self.embedder = embedder
         self.uploads = Path(data_dir).resolve() / UPLOADS
         self.options = options
-        self.lock = threading.Lock()
+        self.lock = _WriteLock(DataDirLock(data_dir, WRITE_LOCK_FILE))
         self.sweep_staged()
 
     def sweep_staged(self) -> int:
@@ -256,6 +257,27 @@ class Library:
 
     def _is_upload(self, path: Path) -> bool:
         return path.resolve().parent == self.uploads
+
+
+class _WriteLock:
+    """This process's threads, then other processes on the data directory, one writer at a
+    time (another writer's uncommitted chunks are not "repaired" away under it)."""
+
+    def __init__(self, between_processes: DataDirLock) -> None:
+        self.threads = threading.Lock()
+        self.processes = between_processes
+
+    def __enter__(self) -> None:
+        self.threads.acquire()
+        try:
+            self.processes.acquire()
+        except BaseException:
+            self.threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.processes.release()
+        self.threads.release()
 
 
 def _alive(pid: str) -> bool:

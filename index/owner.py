@@ -23,7 +23,7 @@ from pathlib import Path
 
 from index.store import OWNER_FILES, check_data_dir
 
-LOCK_FILE, SERVER_FILE = OWNER_FILES
+LOCK_FILE, SERVER_FILE, WRITE_LOCK_FILE = OWNER_FILES
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,19 @@ class ServerAddress:
 
 
 class DataDirLock:
-    """The exclusive lock on a data directory (flock: gone with the process)."""
+    """An exclusive lock in a data directory (flock: gone with the process). `owner.lock` is
+    held while a process has the embedded store open; `write.lock` while it writes, which
+    matters where processes share a Chroma server (SANAD_CHROMA_URL)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, name: str = LOCK_FILE) -> None:
         self.data_dir = Path(data_dir)
+        self.name = name
         self._fd: int | None = None
 
     def acquire(self, wait: bool = True) -> bool:
         """Take the lock (waiting for it, or not); False when another process holds it."""
         check_data_dir(self.data_dir)  # never write a lock file into someone else's folder
-        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.data_dir / self.name, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:

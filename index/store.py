@@ -14,7 +14,7 @@ from index.provenance import Provenance
 
 SCHEMA = 1
 MARKER = ".sanad-data"
-OWNER_FILES = ("owner.lock", "server.json")  # index/owner.py: whose the directory is now
+OWNER_FILES = ("owner.lock", "server.json", "write.lock")  # index/owner.py
 _PAGE = 2000
 LOG_KEEP = 20_000  # change-log generations kept; a reader further behind rebuilds in full
 _LOG_VECTOR = [1.0]  # Chroma stores a vector with every record; the log needs none
