@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 from bs4.dammit import EncodingDetector
@@ -33,13 +33,14 @@ class FetchRules:
     timeout_s: float = 20.0
     allow: tuple[str, ...] = ()  # host names or networks (CIDR) that may be internal
 
-    def check(self, url: str) -> None:
-        """SkipFile unless every address of the URL's host is public or allowed."""
+    def check(self, url: str) -> str | None:
+        """SkipFile unless every address of the URL's host is public or allowed; the address
+        checked, to connect to (None for a host allowed by name: it is not pinned)."""
         host = (urlsplit(url).hostname or "").lower().rstrip(".")
         if not host:
             raise SkipFile("the URL names no host")
         if host in self.allow:
-            return
+            return None
         networks = [ipaddress.ip_network(a, strict=False) for a in self.allow if _is_network(a)]
         try:
             infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -55,6 +56,7 @@ class FetchRules:
                 raise SkipFile(
                     f"refused: {host} is an internal address (allow it with SANAD_FETCH_ALLOW)"
                 )
+        return str(ipaddress.ip_address(str(infos[0][4][0]).split("%")[0]))
 
 
 def _is_network(value: str) -> bool:
@@ -101,22 +103,40 @@ def _follow(client: httpx.Client, url: str, rules: FetchRules) -> Fetched:
     for _ in range(_MAX_REDIRECTS + 1):
         if not is_http_url(url):
             raise SkipFile("redirected to a URL that is not http(s)")
-        rules.check(url)
-        fetched = _download(client, url, rules)
+        fetched = _download(client, url, rules, rules.check(url))
         if isinstance(fetched, Fetched):
             return fetched
         url = fetched
     raise SkipFile("too many redirects")
 
 
-def _download(client: httpx.Client, url: str, rules: FetchRules) -> Fetched | str:
-    """One GET through `client`: the body streamed up to the limit, or where it redirects."""
+def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The request that reaches `address` for `url`: the URL with the address as its host,
+    the Host header and the TLS server name of the original host (no second DNS lookup, so
+    a name cannot resolve to a checked address first and to an internal one next)."""
+    headers = {"User-Agent": USER_AGENT}
+    parts = urlsplit(url)
+    if address is None or parts.hostname is None:
+        return url, headers, {}
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=netloc)), headers, {"sni_hostname": parts.hostname}
+
+
+def _download(
+    client: httpx.Client, url: str, rules: FetchRules, address: str | None
+) -> Fetched | str:
+    """One GET through `client` to the checked address: the body streamed up to the limit,
+    or where it redirects."""
     max_bytes = rules.max_bytes
+    target, headers, extensions = pinned(url, address)
     try:
         with client.stream(
             "GET",
-            url,
-            headers={"User-Agent": USER_AGENT},
+            target,
+            headers=headers,
+            extensions=extensions,
             follow_redirects=False,
             timeout=rules.timeout_s,
         ) as response:

@@ -145,6 +145,7 @@ class Site:
     routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
     agents: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -155,6 +156,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             site.hits[self.path] += 1
             site.agents.append(self.headers.get("User-Agent", ""))
+            site.hosts.append(self.headers.get("Host", ""))
             if self.path == "/endless.html":
                 self._endless()
                 return
@@ -494,3 +496,25 @@ def test_internal_addresses_are_refused_unless_allowed(site):
     assert "internal address" in _skip_reason(fetch, site.url("/to-internal.html"), RULES)
     assert site.hits["/articles/en.html"] == hits
     assert _skip_reason(read_url, site.url("/old/en.html"), public_only).startswith("refused")
+
+
+def test_a_name_is_fetched_at_the_address_that_was_checked(site, monkeypatch):
+    """DNS rebinding: a name that resolves to an allowed address when checked and to another
+    one a moment later is still fetched from the address checked, under its own name."""
+    port = int(site.base.rsplit(":", 1)[1])
+    answers = iter(["127.0.0.1"])  # the check's lookup; any later lookup gets 127.0.0.2
+    real = socket.getaddrinfo
+
+    def rebinding(host, *args, **kwargs):
+        if host != "rebind.test":
+            return real(host, *args, **kwargs)
+        address = next(answers, "127.0.0.2")  # nothing of the test site listens there
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    rules = FetchRules(LIMIT, TIMEOUT, allow=("127.0.0.1/32",))  # allowed by network only
+    before = site.hits["/articles/en.html"]
+    fetched = fetch(f"http://rebind.test:{port}/articles/en.html", rules)
+    assert fetched.data == en_page().encode() and fetched.url.startswith("http://rebind.test")
+    assert site.hits["/articles/en.html"] == before + 1
+    assert site.hosts[-1] == f"rebind.test:{port}"  # asked for by its name
