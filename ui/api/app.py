@@ -628,25 +628,12 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         try:
             _, n_docs, n_chunks = await guard.call(lambda: engine.store.generation())
         except ApiError as err:
-            health = Health(
-                status="degraded",
-                model_loaded=engine.model_loaded,
-                chroma="unreachable",
-                documents=None,
-                chunks=None,
-                error=ErrorDetail(code=err.code, message=err.message),
+            return _degraded(
+                "unreachable", None, None, ErrorDetail(code=err.code, message=err.message)
             )
-            return JSONResponse(health.model_dump(mode="json"), status_code=503)
         if engine.search_failure:  # Chroma answers, but searches fail: not healthy
-            health = Health(
-                status="degraded",
-                model_loaded=engine.model_loaded,
-                chroma="reachable",
-                documents=n_docs,
-                chunks=n_chunks,
-                error=ErrorDetail(code="searches_failing", message=engine.search_failure),
-            )
-            return JSONResponse(health.model_dump(mode="json"), status_code=503)
+            failing = ErrorDetail(code="searches_failing", message=engine.search_failure)
+            return _degraded("reachable", n_docs, n_chunks, failing)
         health = Health(
             status="ok",
             model_loaded=engine.model_loaded,
@@ -656,5 +643,22 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             index=_index_state(engine),
         )
         return JSONResponse(health.model_dump(mode="json", exclude_none=True))
+
+    def _degraded(
+        chroma: Literal["reachable", "unreachable"],
+        documents: int | None,
+        chunks: int | None,
+        error: ErrorDetail,
+    ) -> JSONResponse:
+        """The 503 of /healthz."""
+        health = Health(
+            status="degraded",
+            model_loaded=engine.model_loaded,
+            chroma=chroma,
+            documents=documents,
+            chunks=chunks,
+            error=error,
+        )
+        return JSONResponse(health.model_dump(mode="json"), status_code=503)
 
     return app
