@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.corroboration
 	$(BIN)/python -m benchmarks.latency
 	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.soak
 	$(BIN)/python -m benchmarks.scale
 	$(BIN)/python -m benchmarks.language_id
 	$(BIN)/python -m benchmarks.ingestion
