@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -88,11 +88,20 @@ def is_follow_up(question: str) -> bool:
     return len(question.split()) < FOLLOW_UP_WORDS or bool(_ANAPHORA.search(question))
 
 
-def standalone_question(question: str, history: list[Turn]) -> str:
-    """The question to retrieve with: a follow-up is joined to the previous question."""
-    if history and is_follow_up(question):
-        return f"{history[-1].standalone} {question}"
+def standalone_question(question: str, previous: str | None) -> str:
+    """The question to retrieve with: a follow-up is joined to the previous turn's
+    standalone question."""
+    if previous and is_follow_up(question):
+        return f"{previous} {question}"
     return question
+
+
+def standalone_of(questions: Sequence[str]) -> str | None:
+    """The standalone question of the last of several asked in turn (None for none)."""
+    standalone = None
+    for question in questions:
+        standalone = standalone_question(question, standalone)
+    return standalone
 
 
 class ConversationStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +14,12 @@ from typing import Any, TypeVar
 from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.citations import Answer
 from assistant.config import Settings
-from assistant.conversation import ConversationNotFound, ConversationStore, standalone_question
+from assistant.conversation import (
+    ConversationNotFound,
+    ConversationStore,
+    standalone_of,
+    standalone_question,
+)
 from assistant.feedback import FeedbackStore
 from assistant.query import Query
 from assistant.retrieval import Retriever, ScoredChunk
@@ -225,24 +230,32 @@ class Engine:
         question: str,
         conversation_id: str | None = None,
         filters: Filters | None = None,
+        previous: Sequence[str] = (),
     ) -> Iterator[str | Answer]:
         """Answer a question in its conversation: text deltas, then the stored Answer.
 
+        previous: the questions asked before this one when the client keeps the conversation
+        (OpenAI-style messages) instead of a stored conversation id.
         Raises ValueError (bad question) and ConversationNotFound at once, before anything
         is streamed; StoreUnavailable while streaming.
         """
         question = validate_question(question, self.settings.max_question_chars)
         if conversation_id is not None and not self.conversations.exists(conversation_id):
             raise ConversationNotFound(f"unknown conversation {conversation_id}")
-        return self._answer(question, conversation_id, filters)
+        return self._answer(question, conversation_id, filters, previous)
 
     def _answer(
-        self, question: str, conversation_id: str | None, filters: Filters | None
+        self,
+        question: str,
+        conversation_id: str | None,
+        filters: Filters | None,
+        previous: Sequence[str],
     ) -> Iterator[str | Answer]:
         """The answer stream of a validated question (see ask_stream)."""
         conversations = self.conversations
         history = conversations.turns(conversation_id) if conversation_id else []
-        standalone = standalone_question(question, history)
+        before = history[-1].standalone if history else standalone_of(previous)
+        standalone = standalone_question(question, before)
         timings: dict[str, float] = {}
 
         def retrieve() -> tuple[Query, list[ScoredChunk]]:

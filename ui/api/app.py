@@ -10,21 +10,20 @@ collections), so the app recovers by itself once Chroma is back.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.citations import (
@@ -37,9 +36,7 @@ from assistant.citations import (
 )
 from assistant.conversation import ConversationNotFound
 from assistant.engine import Engine, StoreUnavailable
-from index.filters import Filters
 from index.formats.base import SkipFile
-from index.language import Lang
 from index.library import DocumentNotFound
 from index.pipeline import IngestReport
 from index.store import DocRecord, is_store_failure
@@ -52,7 +49,10 @@ from ui.api.errors import (
     ErrorResponse,
     error_body,
 )
+from ui.api.filter_fields import FilterFields
+from ui.api.guard import StoreGuard
 from ui.api.limits import BodyLimit
+from ui.api.openai_chat import completion_routes
 from ui.api.origins import OwnOrigin
 from ui.api.text import Text
 from ui.api.throttle import Failures, LoginThrottle
@@ -60,45 +60,9 @@ from ui.api.workspace import workspace_routes
 
 log = logging.getLogger("sanad.api")
 _UNDECODABLE = "There was an error parsing the body"  # FastAPI's words for an unreadable body
-T = TypeVar("T")
 
 
 # --- models -------------------------------------------------------------------------------
-class FilterFields(BaseModel):
-    """Which passages may be used: languages, documents, sources and a publication-date range."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    languages: list[Lang] | None = Field(None, description="Only passages in these languages.")
-    doc_ids: list[Text] | None = Field(None, description="Only passages of these documents.")
-    sources: list[Text] | None = Field(
-        None,
-        description='Only documents from these sources: a site name ("Reuters"), a host '
-        '("reuters.com"), a file or folder as ingested ("seeds"), or a URL.',
-    )
-    published_after: dt.date | None = Field(
-        None, description="Only documents published on or after this date (YYYY-MM-DD)."
-    )
-    published_before: dt.date | None = Field(
-        None,
-        description="Only documents published on or before this date (YYYY-MM-DD). With "
-        "either date set, documents that state no date are left out.",
-    )
-
-    def filters(self) -> Filters:
-        """The retrieval filters; ApiError(422) for an empty date range."""
-        try:
-            return Filters.of(
-                self.languages,
-                self.doc_ids,
-                self.sources,
-                self.published_after,
-                self.published_before,
-            )
-        except ValueError as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from exc
-
-
 class AskRequest(FilterFields):
     """A question, optionally within a conversation and restricted by filters."""
 
@@ -242,8 +206,15 @@ class Health(BaseModel):
 
 
 def _error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """The error in the API's shape, or in OpenAI's under /v1 (its clients read that)."""
+    if request.url.path.startswith("/v1/"):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        if status in (401, 403):
+            kind = "authentication_error"
+        body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        return JSONResponse(body, status_code=status, headers=headers)
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
@@ -265,25 +236,6 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 # --- the store guard ----------------------------------------------------------------------
-class StoreGuard:
-    """Runs store work in the threadpool through the engine; an outage becomes a 503."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @staticmethod
-    def unavailable(exc: StoreUnavailable) -> ApiError:
-        """The 503 of a store outage."""
-        return ApiError(503, "store_unavailable", str(exc))
-
-    async def call(self, fn: Callable[[], T]) -> T:
-        """Run `fn` in the threadpool; a Chroma failure becomes ApiError(503)."""
-        try:
-            return await run_in_threadpool(self.engine.use_store, fn)
-        except StoreUnavailable as exc:
-            raise self.unavailable(exc) from exc
-
-
 # --- the app ------------------------------------------------------------------------------
 def _app_version() -> str:
     try:
@@ -349,17 +301,17 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     # -- error handlers --
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error_response(exc.status, exc.code, exc.message, exc.headers)
+        return _error_response(request, exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error_response(422, "invalid_request", _describe_validation(exc))
+        return _error_response(request, 422, "invalid_request", _describe_validation(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ApiError):  # raised while the body was read (its limit)
             cause = exc.__cause__
-            return _error_response(cause.status, cause.code, cause.message)
+            return _error_response(request, cause.status, cause.code, cause.message)
         if exc.status_code == 400:  # a body that cannot be decoded: bad input, 422
             said = str(exc.detail or "")  # Starlette names multipart limits (files, fields)
             message = (
@@ -367,20 +319,24 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
                 if said and said != _UNDECODABLE
                 else "the request body is not readable JSON (UTF-8)"
             )
-            return _error_response(422, "invalid_request", message)
+            return _error_response(request, 422, "invalid_request", message)
         code = STATUS_CODES.get(exc.status_code, "http_error")
         message = str(exc.detail) if exc.detail else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path}"
-        return _error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+        return _error_response(
+            request, exc.status_code, code, message, getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_store_failure(exc):
             err = guard.unavailable(engine.store_unavailable(exc))
-            return _error_response(err.status, err.code, err.message)
+            return _error_response(request, err.status, err.code, err.message)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error_response(500, "internal_error", "internal server error (see the server log)")
+        return _error_response(
+            request, 500, "internal_error", "internal server error (see the server log)"
+        )
 
     # -- auth --
     def is_local(credentials: HTTPAuthorizationCredentials | None) -> bool:
@@ -570,6 +526,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         return IngestResult(**dataclasses.asdict(report), summary=report.summary())
 
     workspace_routes(api, engine)
+    app.include_router(completion_routes(engine, guard, require_token))
 
     # -- ingest (admin) --
     @api.post(
