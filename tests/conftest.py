@@ -7,19 +7,23 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from assistant.config import Settings
 from assistant.engine import Engine
 from benchmarks.pdf_pages import CHROMIUM
+from benchmarks.served import free_port
 from index.embedding import Embedder, resolve_model, shared_embedder
 from ui.cli import main
 
@@ -85,6 +89,32 @@ class Run:
 def local_client(app: Any, **kwargs: Any) -> TestClient:
     """A test client that reaches the app as a browser on this machine would (Host 127.0.0.1)."""
     return TestClient(app, base_url="http://127.0.0.1", **kwargs)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port in a background thread; its URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,  # a browser's open event streams would hold it 15 s
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def sanad(args: list[str], env: dict[str, str], stdin: str | None = None) -> Run:

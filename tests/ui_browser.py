@@ -8,18 +8,15 @@ PYTEST_DONT_REWRITE.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from assistant.engine import Engine
 from benchmarks.pdf_pages import CHROMIUM_ARGS as LAUNCH_ARGS
-from benchmarks.served import free_port
+from tests.conftest import serving
 from ui.server import create_app
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -29,25 +26,8 @@ TIMEOUT_MS = 60_000
 @pytest.fixture(scope="module")
 def server_url(ui_engine: Engine) -> Iterator[str]:
     """The real app (API + UI) served by uvicorn in a background thread."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(ui_engine),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=1,  # the browser's open event streams would hold it 15 s
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(ui_engine)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

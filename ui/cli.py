@@ -1,5 +1,5 @@
 """The `sanad` command line: ingest, search, ask, cite, chat, conversations, export, feedback,
-serve, eval."""
+serve, mcp, eval."""
 
 from __future__ import annotations
 
@@ -271,6 +271,28 @@ def cmd_serve(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(engine: Engine, args: argparse.Namespace) -> int:
+    """Serve Sanad's MCP tools over stdio (for an agent that launches it)."""
+    from ui.mcp_server import build_mcp  # loaded only here
+
+    data_dir = engine.settings.data_dir
+    if not engine.settings.chroma_url:  # like serve: this process owns the data directory
+        lock = DataDirLock(data_dir)
+        if not lock.acquire(wait=False):
+            server = running_server(data_dir)
+            if server is not None:
+                print(
+                    f"error: the server at {server.url} has {data_dir} open; "
+                    f"use its MCP endpoint {server.url}/mcp",
+                    file=sys.stderr,
+                )
+                return 3
+            print(f"waiting for another sanad process to finish with {data_dir}…", file=sys.stderr)
+            lock.acquire()
+    build_mcp(engine).run("stdio")
+    return 0
+
+
 def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
     """Retrieval quality of the shipped retriever on the public evaluation sets."""
     import tempfile
@@ -373,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="default SANAD_HOST")
     p.add_argument("--port", type=int, default=None, help="default SANAD_PORT")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("mcp", help="serve the MCP tools over stdio (search, ask, cite...)")
+    p.set_defaults(func=cmd_mcp)
     p = sub.add_parser("eval", help="retrieval metrics on ../shared/eval")
     p.add_argument(
         "--task",

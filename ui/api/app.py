@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -52,6 +53,7 @@ from ui.api.errors import (
 from ui.api.filter_fields import FilterFields
 from ui.api.guard import StoreGuard
 from ui.api.limits import BodyLimit
+from ui.api.mcp_http import mcp_route
 from ui.api.openai_chat import completion_routes
 from ui.api.origins import OwnOrigin
 from ui.api.text import Text
@@ -283,7 +285,15 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     settings = engine.settings
     guard = StoreGuard(engine)
 
+    mcp, mcp_running = mcp_route(engine, (settings.api_token, local_key))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with mcp_running():
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Sanad",
         description="Multilingual (ar/en/id) news QA with exact citations.",
         version=_app_version(),
@@ -527,6 +537,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
 
     workspace_routes(api, engine)
     app.include_router(completion_routes(engine, guard, require_token))
+    app.router.routes.append(mcp)
 
     # -- ingest (admin) --
     @api.post(
