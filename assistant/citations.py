@@ -8,7 +8,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, Field
 
 from index.provenance import Provenance
-from index.store import DocRecord, Store
+from index.store import ChunkRecord, DocRecord, Store
 
 CONTEXT_CHARS = 300
 _ID = re.compile(r"^([0-9a-f]{16}):(\d{1,9})-(\d{1,9})$")
@@ -52,6 +52,27 @@ def shown(origin: Provenance) -> dict[str, Any]:
         "published": origin.published,
         "url": origin.url,
     }
+
+
+class Passage(SourceSpan):
+    """A retrieved chunk: `text == document.text[start:end]`, with its fused score."""
+
+    chunk_id: str
+    text: str
+    score: float
+
+    @classmethod
+    def of_chunk(cls, chunk: ChunkRecord, score: float) -> Self:
+        """A retrieved chunk as the span of its document that it is."""
+        return cls.of(
+            chunk.doc_id,
+            chunk.origin,
+            chunk.start,
+            chunk.end,
+            chunk_id=chunk.id,
+            text=chunk.text,
+            score=score,
+        )
 
 
 class Citation(SourceSpan):

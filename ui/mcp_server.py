@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from assistant.citations import Answer, CitationContext, SourceSpan, lookup
+from assistant.citations import Answer, CitationContext, Passage, lookup
 from assistant.engine import Engine, StoreUnavailable
 from index.filters import Filters
 
@@ -28,14 +28,6 @@ INSTRUCTIONS = (
     "Sanad answers questions about a multilingual news corpus (Arabic, English, Indonesian) "
     "with numbered citations to exact passages. " + CITATION_IDS
 )
-
-
-class Passage(SourceSpan):
-    """A retrieved passage: `text` is document.text[start:end]."""
-
-    chunk_id: str
-    text: str
-    score: float
 
 
 class Passages(BaseModel):
@@ -96,20 +88,7 @@ def build_mcp(engine: Engine) -> MCPServer:
     ) -> Passages:
         filters = Filters.of(languages, None, sources, published_after, published_before)
         hits = await run(engine.search, question, max(1, min(k, 100)), filters)
-        return Passages(
-            passages=[
-                Passage.of(
-                    h.chunk.doc_id,
-                    h.chunk.origin,
-                    h.chunk.start,
-                    h.chunk.end,
-                    chunk_id=h.chunk.id,
-                    text=h.chunk.text,
-                    score=h.score,
-                )
-                for h in hits
-            ]
-        )
+        return Passages(passages=[Passage.of_chunk(h.chunk, h.score) for h in hits])
 
     @server.tool(
         description="Answer a question from the news corpus. The answer's text has markers "

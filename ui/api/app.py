@@ -31,11 +31,10 @@ from assistant.citations import (
     Answer,
     CitationContext,
     CitationNotFound,
-    SourceSpan,
+    Passage,
     lookup,
     shown,
 )
-from assistant.conversation import ConversationNotFound
 from assistant.engine import Engine, StoreUnavailable
 from index.formats.base import SkipFile
 from index.library import DocumentNotFound
@@ -78,14 +77,6 @@ class SearchRequest(FilterFields):
 
     question: Text = Field(description="The question (1 to SANAD_MAX_QUESTION_CHARS characters).")
     k: int = Field(5, ge=1, le=100, description="How many passages.")
-
-
-class Passage(SourceSpan):
-    """A retrieved chunk: `text == document.text[start:end]`, with its fused score."""
-
-    chunk_id: str
-    text: str
-    score: float
 
 
 class SearchResult(BaseModel):
@@ -393,17 +384,10 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     async def ask(body: AskRequest) -> Any:
         """Answer a question with citations (JSON, or server-sent events when stream is true)."""
         args = (body.question, body.conversation_id, body.filters())
-        try:
-            if not body.stream:
-                answer = await guard.call(lambda: engine.ask(*args))
-                return JSONResponse(answer.model_dump(mode="json"))
-            stream = engine.ask_stream(*args)
-            # The first item comes after validation and retrieval: their errors get a status.
-            first = await guard.call(lambda: next(stream, None))
-        except ConversationNotFound as exc:
-            raise ApiError(404, "not_found", str(exc.args[0])) from exc
-        except ValueError as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from exc
+        if not body.stream:
+            answer = await guard.answer(*args)
+            return JSONResponse(answer.model_dump(mode="json"))
+        first, stream = await guard.start_answer(*args)
         return StreamingResponse(
             _events(first, stream),
             media_type="text/event-stream",
@@ -441,20 +425,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             hits = await guard.call(lambda: engine.search(body.question, body.k, filters))
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
-        return SearchResult(
-            passages=[
-                Passage.of(
-                    h.chunk.doc_id,
-                    h.chunk.origin,
-                    h.chunk.start,
-                    h.chunk.end,
-                    chunk_id=h.chunk.id,
-                    text=h.chunk.text,
-                    score=h.score,
-                )
-                for h in hits
-            ]
-        )
+        return SearchResult(passages=[Passage.of_chunk(h.chunk, h.score) for h in hits])
 
     # -- citations, documents --
     @api.get("/citations/{citation_id:path}", response_model=CitationContext, responses=NOT_FOUND)

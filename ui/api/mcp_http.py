@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
@@ -42,24 +41,45 @@ class TokenGate:
         await self.app(scope, receive, send)
 
 
-def mcp_route(
-    engine: Engine, keys: tuple[str, ...]
-) -> tuple[Route, Callable[[], AbstractAsyncContextManager[Any]]]:
-    """The /mcp route (stateless streamable HTTP, JSON answers) and what must run around it
-    while the app serves (the SDK's session manager)."""
-    server = build_mcp(engine)
-    starlette = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        # Host and Origin are checked for the whole app (ui/api/origins.py), by its settings.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
-    (endpoint,) = [r.endpoint for r in starlette.routes if getattr(r, "path", "") == MCP_PATH]
+class McpEndpoint:
+    """ASGI: the MCP server's streamable HTTP endpoint. The SDK's session manager runs once
+    per instance, so each run of the app (its lifespan) builds a fresh one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.current: ASGIApp | None = None
 
     @asynccontextmanager
-    async def running() -> AsyncIterator[None]:
+    async def running(self) -> AsyncIterator[None]:
+        """Inside: the endpoint answers (stateless streamable HTTP, JSON answers)."""
+        server = build_mcp(self.engine)
+        starlette = server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            stateless_http=True,
+            json_response=True,
+            # Host and Origin are checked for the whole app (ui/api/origins.py).
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        (endpoint,) = [r.endpoint for r in starlette.routes if getattr(r, "path", "") == MCP_PATH]
         async with server.session_manager.run():
-            yield
+            self.current = endpoint
+            try:
+                yield
+            finally:
+                self.current = None
 
-    return Route(MCP_PATH, endpoint=TokenGate(endpoint, keys)), running
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request to the running endpoint (503 while the app is not running)."""
+        if self.current is None:
+            body = error_body("unavailable", "the MCP endpoint is not running")
+            await JSONResponse(body, 503)(scope, receive, send)
+            return
+        await self.current(scope, receive, send)
+
+
+def mcp_route(
+    engine: Engine, keys: tuple[str, ...]
+) -> tuple[Route, Callable[[], AbstractAsyncContextManager[None]]]:
+    """The /mcp route, behind the keys, and what must run around it while the app serves."""
+    endpoint = McpEndpoint(engine)
+    return Route(MCP_PATH, endpoint=TokenGate(endpoint, keys)), endpoint.running

@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.citations import Answer
-from assistant.conversation import ConversationNotFound
 from assistant.engine import Engine, StoreUnavailable
 from ui.api.errors import ApiError
 from ui.api.filter_fields import FilterFields
@@ -130,18 +129,10 @@ def completion_routes(engine: Engine, guard: StoreGuard, auth: Callable[..., Any
         """Sanad's cited answer to the last user message, as an OpenAI chat completion."""
         question, previous = body.asked()
         args = (question, body.conversation_id, body.filters(), previous)
-        try:
-            stream = engine.ask_stream(*args)
-            first = await guard.call(lambda: next(stream, None))
-        except ConversationNotFound as exc:
-            raise ApiError(404, "not_found", str(exc.args[0])) from exc
-        except ValueError as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from exc
         reply = _Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()))
         if not body.stream:
-            rest = await guard.call(lambda: list(stream))
-            answer = next(i for i in [first, *rest] if isinstance(i, Answer))
-            return JSONResponse(reply.whole(answer))
+            return JSONResponse(reply.whole(await guard.answer(*args)))
+        first, stream = await guard.start_answer(*args)
         return StreamingResponse(
             reply.chunks(first, stream),
             media_type="text/event-stream",
