@@ -58,11 +58,11 @@ _MONTHS = {
     4: "april apr avril أبريل ابريل إبريل أفريل نيسان",
     5: "may mei mai مايو ماي أيار",
     6: "june jun juni juin يونيو يونيه جوان حزيران",
-    7: "july jul juli juillet يوليو يوليه جويلية تموز",
-    8: "august aug agustus agu août أغسطس اغسطس أوت آب",
-    9: "september sep sept septembre سبتمبر أيلول",
+    7: "july jul juli juillet يوليو يوليه يوليوز جويلية تموز",
+    8: "august aug agustus agu août أغسطس اغسطس أوت غشت آب",
+    9: "september sep sept septembre سبتمبر شتنبر أيلول",
     10: "october oct oktober okt octobre أكتوبر اكتوبر تشرين_الأول",
-    11: "november nov nopember novembre نوفمبر تشرين_الثاني",
+    11: "november nov nopember novembre نوفمبر نونبر تشرين_الثاني",
     12: "december dec desember des décembre ديسمبر دجنبر كانون_الأول",
 }
 _MONTH_OF = {
@@ -75,10 +75,12 @@ _MONTH_NAME = "|".join(map(re.escape, sorted(_MONTH_OF, key=len, reverse=True)))
 _MONTH = rf"({_MONTH_NAME})(?:\s*/\s*(?:{_MONTH_NAME}))?\.?(?![^\W\d_])"
 _DAY = r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(\d{4})(?!\d)"
+# "6 مارس سنة 2022": a word for "year" may stand between the month and the year
+_YEAR_WORD = r"(?:(?:سنة|عام|لسنة|لعام|year)\s+)?"
 _DATE_PATTERNS = [
     (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), ("y", "m", "d")),
-    (re.compile(rf"{_DAY}\s+{_MONTH},?\s+{_YEAR}"), ("d", "m", "y")),
-    (re.compile(rf"(?<![^\W\d_]){_MONTH}\s+{_DAY},?\s+{_YEAR}"), ("m", "d", "y")),
+    (re.compile(rf"{_DAY}\s+{_MONTH},?\s+{_YEAR_WORD}{_YEAR}"), ("d", "m", "y")),
+    (re.compile(rf"(?<![^\W\d_]){_MONTH}\s+{_DAY},?\s+{_YEAR_WORD}{_YEAR}"), ("m", "d", "y")),
 ]
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _DATELINE_CHARS = 120

@@ -16,7 +16,7 @@ from pypdf.generic import NameObject, StreamObject
 
 from benchmarks.pdf_pages import article_html, print_pdf, seed_articles, source_lines
 from benchmarks.pdf_text import similarity
-from index.documents import read_file
+from index.documents import published_date, read_file
 from index.formats.base import SkipFile
 from index.formats.bidi import visual_to_logical
 from index.formats.bounds import MAX_PAGES, MAX_TEXT_CHARS
@@ -360,3 +360,49 @@ def test_text_past_the_bound_is_skipped(tmp_path: Path) -> None:
     long.write_text("Headline\n\n" + "word " * (MAX_TEXT_CHARS // 5 + 1), encoding="utf-8")
     with pytest.raises(SkipFile, match="characters of text"):
         read_file(long, "long.txt", str(long), max_bytes=2**30)
+
+
+def test_docx_tables_nested_in_a_cell_are_read_in_body_order() -> None:
+    document = docx.Document()
+    document.add_paragraph("Budget of the port authority")
+    outer = document.add_table(rows=2, cols=2)
+    outer.cell(0, 0).text = "Item"
+    outer.cell(0, 1).text = "Cost"
+    outer.cell(1, 0).text = "Cranes"
+    cell = outer.cell(1, 1)
+    cell.text = "By quarter:"
+    inner = cell.add_table(rows=2, cols=2)
+    for (r, c), text in {
+        (0, 0): "Q1",
+        (0, 1): "4 million",
+        (1, 0): "Q2",
+        (1, 1): "6 million",
+    }.items():
+        inner.cell(r, c).text = text
+    document.add_paragraph("Approved on Monday.")
+    lines = read_docx(docx_bytes(document)).text.split("\n")
+    assert lines == [
+        "Budget of the port authority",
+        "Item | Cost",
+        "Cranes | By quarter:",
+        "Q1 | 4 million",
+        "Q2 | 6 million",
+        "Approved on Monday.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dateline", "date"),
+    [
+        ("فى 6 مارس سنة 2022", "2022-03-06"),  # a word for "year" between month and year
+        ("القاهرة في 14 أبريل عام 2021 -", "2021-04-14"),
+        ("الرباط، ١٢ غشت ٢٠٢٣ - قال الوزير", "2023-08-12"),  # Moroccan month, Arabic-Indic
+        ("الجزائر في 5 نونبر 2021", "2021-11-05"),
+        ("الدار البيضاء 2 يوليوز 2020", "2020-07-02"),
+        ("تونس في 3 جويلية 2019", "2019-07-03"),  # Maghrebi
+        ("بيروت 3 تشرين الثاني/نوفمبر 2020", "2020-11-03"),  # Levantine / Egyptian
+        ("دمشق ٢١ آذار ٢٠١٨", "2018-03-21"),
+    ],
+)
+def test_arabic_datelines(dateline: str, date: str) -> None:
+    assert published_date(f"{dateline}\nنص الخبر هنا.") == date

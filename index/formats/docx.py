@@ -25,19 +25,27 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def _table_lines(table: Table) -> Iterator[str]:
-    """One line per row, its cells joined by " | ", skipping cells repeated by merges."""
+    """One line per row, its cells joined by " | ", skipping cells repeated by merges; a table
+    nested in a cell follows its row, its own rows as lines."""
     seen: set[object] = set()  # holding the elements keeps lxml's proxies (and identities)
     for row in table.rows:
-        cells = []
+        cells, nested = [], []
         for cell in row.cells:
             # a merged cell comes back once per grid column and row it spans
             if cell._tc in seen:
                 continue
             seen.add(cell._tc)
-            if text := " ".join(cell.text.split()):
-                cells.append(text)
+            words = []
+            for block in cell.iter_inner_content():
+                if isinstance(block, Table):
+                    nested.extend(_table_lines(block))
+                else:
+                    words.extend(block.text.split())
+            if words:
+                cells.append(" ".join(words))
         if cells:
             yield _CELL_SEPARATOR.join(cells)
+        yield from nested
 
 
 def _is_heading(paragraph: Paragraph) -> bool:
