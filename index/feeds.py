@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from index.formats.base import Extracted, SkipFile
-from index.formats.html import extract_html
+from index.formats.html import article_text
 from index.web import FetchRules, fetch, is_http_url, read_url, too_large
 
 _FULL_TEXT_CHARS = 400
@@ -171,9 +171,8 @@ def _full_content(item: FeedItem) -> Extracted | None:
     """The item's own content when it is the article, not a teaser; None otherwise."""
     if not item.content_html:
         return None
-    try:
-        found = extract_html(item.content_html, url=item.link)
-    except SkipFile:
+    found = Extracted(text=article_text(item.content_html), url=item.link)
+    if not found.text:
         return None
     summary = _plain_length(item.summary_html)
     if len(found.text) >= _FULL_TEXT_CHARS or (summary and len(found.text) >= 2 * summary):

@@ -518,3 +518,18 @@ def test_a_name_is_fetched_at_the_address_that_was_checked(site, monkeypatch):
     assert fetched.data == en_page().encode() and fetched.url.startswith("http://rebind.test")
     assert site.hits["/articles/en.html"] == before + 1
     assert site.hosts[-1] == f"rebind.test:{port}"  # asked for by its name
+
+
+def test_headings_of_a_full_content_item_are_kept():
+    """Issue 25, point 3: the <h4> that opens an item's content, and one between paragraphs."""
+    feed = Feed(title="Headed", link=None, items=[])
+    body = "".join(f"<p>{p}</p>" for p in EN_BODY)
+    item = FeedItem(
+        key="tag:headed",
+        content_html=(
+            f"<h4>Street warfare training</h4>{body}<h4>What comes next</h4><p>{EN_BODY[0]}</p>"
+        ),
+    )
+    lines = item_document(item, feed, RULES).text.split("\n")
+    assert lines[0] == "Street warfare training" and "What comes next" in lines
+    assert lines[1:3] == list(EN_BODY[:2])

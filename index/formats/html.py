@@ -6,6 +6,7 @@ import logging
 import re
 
 import trafilatura
+from bs4 import BeautifulSoup
 
 from index.formats.base import Extracted, SkipFile
 
@@ -63,3 +64,27 @@ def extract_html(markup: str | bytes, url: str | None = None) -> Extracted:
         url=found.url or url,
         published=date,
     )
+
+
+_BLOCKS = [
+    "p", "div", "section", "article", "header", "footer", "aside", "main", "blockquote",
+    "pre", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "table",
+    "tr", "figure", "figcaption", "br", "hr", "address",
+]  # fmt: skip
+_NOT_TEXT = ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg"]
+
+
+def article_text(markup: str) -> str:
+    """The text of markup that is the article itself (a feed item's full content): every
+    block, headings included, one per line. trafilatura, made to find an article inside a
+    page, drops headings of such markup."""
+    soup = BeautifulSoup(markup, "html.parser")
+    for tag in soup.find_all(_NOT_TEXT):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    for cell in soup.find_all(["td", "th"]):
+        cell.insert_after(" ")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    return "\n".join(line for line in lines if line)
