@@ -34,6 +34,9 @@ class SourceSpan(BaseModel):
     published: str | None = Field(None, description="Publication date (YYYY-MM-DD) if stated.")
     url: str | None = None
     page: int | None = Field(None, description="The page the span starts on (PDF sources).")
+    summary_only: bool = Field(
+        False, description="The source is a feed item's summary: its page could not be read."
+    )
 
     @classmethod
     def of(cls, doc_id: str, origin: Provenance, start: int, end: int, **more: Any) -> Self:
@@ -51,6 +54,7 @@ def shown(origin: Provenance) -> dict[str, Any]:
         "site": origin.site,
         "published": origin.published,
         "url": origin.url,
+        "summary_only": origin.summary_only,
     }
 
 

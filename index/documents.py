@@ -183,6 +183,7 @@ def to_document(
         url=found.url,
         author=found.author,
         pages=Pages(1, found.page_starts),
+        summary_only=found.summary_only,
     )
     return Document(doc_id_for(text), text, origin, location)
 

@@ -155,7 +155,12 @@ def item_document(item: FeedItem, feed: Feed, rules: FetchRules) -> Extracted:
     if found is None:
         if not item.link:
             raise SkipFile("no full text in the feed item and no link")
-        found = read_url(item.link, rules)
+        try:
+            found = read_url(item.link, rules)
+        except SkipFile:
+            found = _summary(item)  # the page cannot be read now: its summary stands in
+            if found is None:
+                raise
     url = item.link or found.url
     return Extracted(
         text=found.text,
@@ -164,6 +169,7 @@ def item_document(item: FeedItem, feed: Feed, rules: FetchRules) -> Extracted:
         site=_stated_site(found.site, url) or feed.title,
         url=url,
         published=item.published or found.published,
+        summary_only=found.summary_only,
     )
 
 
@@ -178,6 +184,12 @@ def _full_content(item: FeedItem) -> Extracted | None:
     if len(found.text) >= _FULL_TEXT_CHARS or (summary and len(found.text) >= 2 * summary):
         return found
     return None
+
+
+def _summary(item: FeedItem) -> Extracted | None:
+    """The item's summary as a summary-only document (replaced by the page once it reads)."""
+    text = article_text(item.summary_html) if item.summary_html else ""
+    return Extracted(text=text, url=item.link, summary_only=True) if text else None
 
 
 def _plain_length(markup: str | None) -> int:

@@ -131,7 +131,8 @@ class Library:
 
     def ingest_feeds(self, locations: Sequence[str], progress: bool = True) -> IngestReport:
         """Ingest the items of RSS/Atom feeds (URLs or files) that are not in the corpus yet."""
-        known = {d.origin.source for d in self.store.documents()}
+        # a summary-only item is read again: its page may answer now, and replaces it
+        known = {d.origin.source for d in self.store.documents() if not d.origin.summary_only}
         inputs, unreadable = [], []
         for location in locations:
             try:

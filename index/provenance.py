@@ -55,6 +55,7 @@ class Provenance:
     url: str | None = None
     author: str | None = None
     pages: Pages = field(default_factory=Pages)
+    summary_only: bool = False  # a feed item's summary: its page could not be read (yet)
 
     def within(self, start: int, end: int) -> Provenance:
         """The provenance of a span of the text (its own pages)."""
@@ -72,6 +73,7 @@ class Provenance:
             "author": self.author,
             "page_first": self.pages.first if self.pages.starts else None,
             "page_starts": ",".join(map(str, self.pages.starts)),
+            "summary_only": self.summary_only,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -92,6 +94,7 @@ class Provenance:
             url=meta.get("url") or None,
             author=meta.get("author") or None,
             pages=Pages(first, starts),
+            summary_only=bool(meta.get("summary_only", False)),
         )
 
 

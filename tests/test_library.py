@@ -318,15 +318,17 @@ FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
 
 
 @pytest.fixture
-def news_site() -> Iterator[tuple[str, list[str]]]:
-    """A local site serving a feed and its article page; yields (base URL, requested paths)."""
+def news_site() -> Iterator[tuple[str, list[str], dict[str, str]]]:
+    """A local site serving a feed and its article page; yields (base URL, requested paths,
+    pages the test adds)."""
     requests: list[str] = []
+    added: dict[str, str] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             requests.append(self.path)
             base = f"http://127.0.0.1:{self.server.server_port}"
-            pages = {"/feed.xml": FEED.format(base=base), "/aqaba.html": HTML_EN}
+            pages = {"/feed.xml": FEED.format(base=base), "/aqaba.html": HTML_EN, **added}
             body = pages.get(self.path)
             self.send_response(200 if body else 404)
             self.send_header(
@@ -341,29 +343,43 @@ def news_site() -> Iterator[tuple[str, list[str]]]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", requests
+    yield f"http://127.0.0.1:{server.server_port}", requests, added
     server.shutdown()
 
 
 def test_feed_items_become_documents_and_a_rerun_fetches_only_new_ones(library_engine, news_site):
-    base, requests = news_site
+    base, requests, pages = news_site
     report = library_engine.library.ingest_feeds([f"{base}/feed.xml"], progress=False)
-    assert report.added == [f"{base}/aqaba.html"]
-    assert [reason[:8] for _, reason in report.skipped] == ["HTTP 404"]
-    (doc,) = library_engine.store.documents()
+    assert report.added == [f"{base}/aqaba.html", f"{base}/missing.html"] and not report.skipped
+    docs = {d.origin.source: d for d in library_engine.store.documents()}
+    doc = docs[f"{base}/aqaba.html"]
     assert (doc.origin.published, doc.origin.site, doc.origin.url) == (
         "2024-02-10",
         "Gulf Wire",
         f"{base}/aqaba.html",
     )
+    # Issue 25, point 2: an item whose page cannot be read is stored as its summary, marked so
+    gone = docs[f"{base}/missing.html"]
+    assert gone.origin.summary_only and not doc.origin.summary_only
+    assert library_engine.store.document(gone.doc_id)[1] == "Short."
+    hit = library_engine.search("Short", 10)
+    assert any(h.chunk.origin.summary_only for h in hit)
     requests.clear()
     again = library_engine.library.ingest_feeds([f"{base}/feed.xml"], progress=False)
     assert not again.added and "/aqaba.html" not in requests
-    assert requests.count("/feed.xml") == 1
+    assert requests.count("/feed.xml") == 1 and "/missing.html" in requests  # tried again
+    pages["/missing.html"] = HTML_EN.replace("Aqaba", "Salalah")  # the page answers now
+    later = library_engine.library.ingest_feeds([f"{base}/feed.xml"], progress=False)
+    assert later.updated == [f"{base}/missing.html"]
+    replaced = [
+        d for d in library_engine.store.documents() if d.origin.source.endswith("missing.html")
+    ]
+    assert len(replaced) == 1 and not replaced[0].origin.summary_only
+    assert "Salalah" in library_engine.store.document(replaced[0].doc_id)[1]
 
 
 def test_a_url_is_ingested_and_an_unreachable_one_reported(library_engine, news_site):
-    base, _ = news_site
+    base, _, _ = news_site
     report = library_engine.library.ingest_urls(
         [f"{base}/aqaba.html", "http://127.0.0.1:9/nothing"], progress=False
     )

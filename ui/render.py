@@ -141,19 +141,25 @@ def render_transcript(turns: Sequence[ChatTurn]) -> str:
     return f'<div class="sanad-chat">{"".join(render_turn(t) for t in turns)}</div>'
 
 
-def render_origin(where: str, published: str | None, page: int | None) -> str:
-    """The "site · date · p. N" line of a source or an article; parts not known are left out."""
+def render_origin(
+    where: str, published: str | None, page: int | None, summary_only: bool = False
+) -> str:
+    """The "site · date · p. N" line of a source or an article; parts not known are left out.
+    A feed item stored as its summary (its page unread) says so."""
     parts = [f'<bdi class="sanad-site">{escape(where)}</bdi>']
     if published:
         parts.append(f'<bdi class="sanad-date" dir="ltr">{escape(published)}</bdi>')
     if page is not None:
         parts.append(f'<bdi class="sanad-page" dir="ltr">p. {int(page)}</bdi>')
+    if summary_only:
+        parts.append('<span class="sanad-summary-only">feed summary only</span>')
     return " · ".join(parts)
 
 
 def render_origin_of(citation: Citation) -> str:
     """The origin line of a citation: its site (else its source), date and PDF page."""
-    return render_origin(citation.site or citation.source, citation.published, citation.page)
+    where = citation.site or citation.source
+    return render_origin(where, citation.published, citation.page, citation.summary_only)
 
 
 def render_flag(cid: str, turn: int | None, flagged: bool) -> str:
@@ -251,7 +257,9 @@ def render_article(store: Store, cid: str) -> str:
         return drawer(cid, "Citation not found", head + close_button() + "</div>")
     about = doc.origin
     side = "rtl" if about.lang == "ar" else "ltr"  # the header sits on the article's side
-    origin = render_origin(about.site or about.source, about.published, doc.page_at(start))
+    origin = render_origin(
+        about.site or about.source, about.published, doc.page_at(start), about.summary_only
+    )
     head = (
         f'<div class="sanad-drawer-head"><h3 dir="{side}">{badge(about.lang)} '
         f'<span dir="auto">{escape(about.title)}</span></h3>{close_button()}</div>'

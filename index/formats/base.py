@@ -29,3 +29,4 @@ class Extracted:
     url: str | None = None
     published: str | None = None
     page_starts: tuple[int, ...] = ()
+    summary_only: bool = False  # a feed item's summary, standing in for its unreadable page
