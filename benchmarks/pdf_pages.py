@@ -39,10 +39,15 @@ def source_lines(text: str) -> list[str]:
     return [line for line in lines if line]
 
 
-def article_html(text: str, lang: str, title: str = "", page_breaks: bool = False) -> str:
-    """A page with one escaped <p> per non-empty line; `page_breaks` starts each on a new page."""
+def article_html(
+    text: str, lang: str, title: str = "", page_breaks: bool = False, columns: int = 1
+) -> str:
+    """A page with one escaped <p> per non-empty line; `page_breaks` starts each on a new page,
+    `columns` sets the text in that many columns (CSS columns; right to left in Arabic)."""
     direction = "rtl" if lang in RTL else "ltr"
     style = "<style>p { break-before: page; }</style>" if page_breaks else ""
+    if columns > 1:
+        style += f"<style>body {{ columns: {columns}; column-gap: 2.5em; }}</style>"
     body = "".join(f"<p>{html.escape(line)}</p>" for line in source_lines(text))
     return (
         f"<!doctype html><html lang={lang} dir={direction}><meta charset=utf-8>"

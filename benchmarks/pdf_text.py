@@ -6,7 +6,8 @@ dir=rtl for Arabic) printed to PDF by headless chromium; the PDF is read by pypd
 (as is, and told the text runs right to left), pypdfium2 (installed with pdfplumber) and
 index.formats.pdf.read_pdf. Similarity is difflib's character ratio between the source and the
 extracted text, both whitespace-collapsed; "nfkc" folds presentation forms (U+FB00-U+FEFE) in
-the extraction first, to separate letter shapes from reading order.
+the extraction first, to separate letter shapes from reading order. Each seed is also set in
+two CSS columns (right to left in Arabic) and read by read_pdf ("read_pdf, two columns").
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 
+TWO_COLUMNS = "read_pdf, two columns"  # the seed set in two CSS columns
+
+
 def similarity(source: str, extracted: str) -> float:
     """difflib's character ratio between two whitespace-collapsed texts."""
     a, b = " ".join(source.split()), " ".join(extracted.split())
@@ -106,7 +110,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     """Mean and minimum similarity and mean time per language and library."""
     out = []
     for lang in dict.fromkeys(row["lang"] for row in rows):
-        for library in EXTRACTORS:
+        for library in [*EXTRACTORS, TWO_COLUMNS]:
             group = [r for r in rows if r["lang"] == lang and r["library"] == library]
             out.append(
                 {
@@ -151,6 +155,10 @@ def main() -> None:
             for library, extract in EXTRACTORS.items():
                 result = measure(data, lang, " ".join(lines), extract, args.repeat)
                 rows.append({"document": name, "lang": lang, "library": library, **result})
+            columns = article_html(text, lang, lines[0], columns=2)
+            data = print_pdf(columns, Path(tmp) / f"{name}-columns.pdf").read_bytes()
+            result = measure(data, lang, " ".join(lines), with_read_pdf, args.repeat)
+            rows.append({"document": name, "lang": lang, "library": TWO_COLUMNS, **result})
     summary = summarise(rows)
     chromium = subprocess.run(
         [str(CHROMIUM), "--version"], capture_output=True, text=True, check=False

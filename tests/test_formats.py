@@ -41,6 +41,17 @@ def paged_html(paragraphs: list[str]) -> str:
     return f"<!doctype html><html><meta charset=utf-8><title>Misrata</title>{style}{body}</html>"
 
 
+TABLE_ROWS = [("Port", "Misrata"), ("Berths", "Twelve"), ("Status", "Closed"), ("Ships", "Nine")]
+TABLE_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><body><p>Port status report</p><table>"
+    + "".join(
+        f"<tr><td style='width:8em'>{a}</td><td style='padding-left:20em'>{b}</td></tr>"
+        for a, b in TABLE_ROWS
+    )
+    + "</table></body></html>"
+)
+
+
 @pytest.fixture(scope="module")
 def printed(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """PDFs chromium printed: seed pages, a page per line, an untitled page, an image only."""
@@ -50,6 +61,11 @@ def printed(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         key: article_html(seeds[name][1], seeds[name][0], source_lines(seeds[name][1])[0])
         for key, name in SEED_PAGES.items()
     }
+    for lang, name in (("en", "001"), ("ar", "002")):  # set in two columns
+        key = next(k for k, n in SEED_PAGES.items() if n.startswith(name))
+        text = seeds[SEED_PAGES[key]][1]
+        pages[f"columns-{lang}"] = article_html(text, lang, source_lines(text)[0], columns=2)
+    pages["table"] = TABLE_PAGE
     pages["paged"] = paged_html(PAGES)
     pages["untitled"] = article_html(PAGES[0], "en")
     pages["image"] = "<html><body><div style='height:300px;background:#c33'></div></body></html>"
@@ -406,3 +422,19 @@ def test_docx_tables_nested_in_a_cell_are_read_in_body_order() -> None:
 )
 def test_arabic_datelines(dateline: str, date: str) -> None:
     assert published_date(f"{dateline}\nنص الخبر هنا.") == date
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_pdf_in_two_columns_reads_one_column_after_the_other(printed, lang) -> None:
+    """Issue 25, point 1: chromium sets the seed in two CSS columns (right one first in
+    Arabic); the text comes back in reading order, not interleaved across the columns."""
+    name = {"en": "001", "ar": "002"}[lang]
+    text = next(t for n, lng, t in seed_articles() if n.startswith(name))
+    got = read_pdf(printed[f"columns-{lang}"])
+    assert similarity(" ".join(source_lines(text)), got.text) >= 0.98
+    assert got.page_starts[0] == 0
+
+
+def test_pdf_table_rows_are_not_taken_for_columns(printed) -> None:
+    text = " ".join(read_pdf(printed["table"]).text.split())
+    assert " ".join(" ".join(row) for row in TABLE_ROWS) in text, text  # row by row

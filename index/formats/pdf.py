@@ -45,6 +45,10 @@ _FILE_NAME = re.compile(
 )
 _GENERIC_TITLES = {"untitled", "untitled document", "document", "title", "no title", "none", "pdf"}
 _NO_TEXT = "no text layer: scanned or image-only PDF"
+_MIN_COLUMN_LINES = 3  # lines split at a gutter before a page counts as two columns
+_MAX_ACROSS = 0.1  # share of a page's lines that may run across its gutter (titles)
+_GUTTER_MARGIN = 1.0  # points of clear space on each side of a gutter
+_MIN_COLUMN_SHARE = 0.3  # each column spans at least this share of the text's width
 
 
 class _Unit(NamedTuple):
@@ -104,11 +108,94 @@ def _line_text(units: list[_Unit], rtl_page: bool) -> str:
     return " ".join(text.split())
 
 
+def _gutter(lines: list[list[_Unit]]) -> float | None:
+    """The x of the gap between two columns of text, or None for a page in one column.
+
+    Candidates lie in the middle of the text's width. At the gutter, no character of most
+    lines covers it while both columns hold text: lines split there (text on both sides) are
+    many and lines across it (a full-width title) few, and each side is a column of prose
+    (its lines wide, not the cells of a table).
+    """
+    spans = [_gaps(line) for line in lines]
+    spans = [s for s in spans if s is not None]
+    if len(spans) < 2 * _MIN_COLUMN_LINES:
+        return None
+    left, right = min(s[0] for s in spans), max(s[1] for s in spans)
+    width = right - left
+    most_across = _MAX_ACROSS * len(spans)
+    best: tuple[int, float] | None = None
+    for step in range(int(width * 0.3), int(width * 0.7) + 1, 2):
+        x = left + step
+        split = across = 0
+        for start, end, gaps in spans:
+            if not start < x < end:
+                continue  # a short line on one side
+            if any(g0 + _GUTTER_MARGIN < x < g1 - _GUTTER_MARGIN for g0, g1 in gaps):
+                split += 1
+            else:
+                across += 1
+                if across > most_across:
+                    break
+        if across <= most_across and split >= _MIN_COLUMN_LINES and (not best or split > best[0]):
+            best = (split, x)
+    if best is None:
+        return None
+    x = best[1]
+    units = [u for line in lines for u in line if u.text.strip()]
+    for side in ([u for u in units if u.x1 <= x], [u for u in units if u.x0 >= x]):
+        if (
+            not side
+            or max(u.x1 for u in side) - min(u.x0 for u in side) < _MIN_COLUMN_SHARE * width
+        ):
+            return None  # not two columns of prose (a table's cells, a margin note)
+    return x
+
+
+def _gaps(line: list[_Unit]) -> tuple[float, float, list[tuple[float, float]]] | None:
+    """A line's extent and the gaps between its characters, or None for a blank line."""
+    inked = sorted((u for u in line if u.text.strip()), key=lambda u: u.x0)
+    if not inked:
+        return None
+    gaps, reach = [], inked[0].x1
+    for unit in inked[1:]:
+        if unit.x0 > reach:
+            gaps.append((reach, unit.x0))
+        reach = max(reach, unit.x1)
+    return inked[0].x0, reach, gaps
+
+
+def _reading_order(lines: list[list[_Unit]], rtl_page: bool) -> list[list[_Unit]]:
+    """Lines in reading order: in two columns, the first column's lines before the second's
+    (the right one first on a right-to-left page), a full-width line between the parts it
+    separates."""
+    x = _gutter(lines)
+    if x is None:
+        return lines
+    out: list[list[_Unit]] = []
+    first: list[list[_Unit]] = []
+    second: list[list[_Unit]] = []
+    for line in lines:
+        if any(u.x0 < x < u.x1 for u in line):  # across the gutter: a full-width line
+            out += first + second + [line]
+            first, second = [], []
+            continue
+        left = [u for u in line if u.x1 <= x]
+        right = [u for u in line if u.x0 >= x]
+        for side, units in (
+            (first, right if rtl_page else left),
+            (second, left if rtl_page else right),
+        ):
+            if units:
+                side.append(units)
+    return out + first + second
+
+
 def _page_text(chars: list[dict[str, Any]]) -> str:
-    """A page's lines top to bottom, blank lines dropped."""
+    """A page's lines in reading order (columns one after the other), blank lines dropped."""
     units = _units(chars)
     rtl_page = direction([unit.text for unit in units]) == "R"
     lines = cluster_objects(units, lambda u: u.top, _LINE_TOLERANCE)
+    lines = _reading_order(lines, rtl_page)
     out: list[str] = []
     previous: list[_Unit] | None = None
     for line in lines:
