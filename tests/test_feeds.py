@@ -297,13 +297,16 @@ def test_item_dates_fall_back_to_the_page_then_to_none(site):
     assert moved.published == "2024-03-04"  # article:published_time of the page
 
 
-def test_failing_item_pages_are_skipped_with_the_reason(site):
+def test_items_whose_pages_fail_stand_as_their_summary_or_are_skipped(site):
     feed = load_feed(site.url("/rss.xml"), RULES)
     items = _by_title(feed)
-    assert _skip_reason(item_document, items["Gone story"], feed, RULES) == ("HTTP 404 Not Found")
-    assert _skip_reason(item_document, items["Huge story"], feed, RULES) == (
-        "larger than 0.0625 MB"
-    )
+    for title, summary in (("Gone story", "Deleted."), ("Huge story", "Too long.")):
+        found = item_document(items[title], feed, RULES)
+        assert (found.text, found.summary_only, found.title) == (summary, True, title)
+    bare = FeedItem(key="tag:bare", link=site.url("/missing.html"), title="No summary")
+    assert _skip_reason(item_document, bare, feed, RULES) == "HTTP 404 Not Found"
+    big = FeedItem(key="tag:big", link=site.url("/big.html"), title="No summary")
+    assert _skip_reason(item_document, big, feed, RULES) == "larger than 0.0625 MB"
 
 
 def test_atom_full_content_is_used_without_fetching_the_pages(site):
@@ -399,7 +402,8 @@ def test_a_second_run_fetches_only_new_items(site):
         with contextlib.suppress(SkipFile):
             docs.append(item_document(item, feed, RULES))
         known.add(item.key)  # this caller remembers failures too (it could retry them instead)
-    assert [doc.title for doc in docs] == [AR_TITLE, "Moved story"]
+    assert [doc.title for doc in docs] == [AR_TITLE, "Moved story", "Gone story", "Huge story"]
+    assert [doc.summary_only for doc in docs] == [False, False, True, True]
     assert site.hits["/articles/ar.html"] == before["/articles/ar.html"] + 1
     assert site.hits["/articles/undated.html"] == before["/articles/undated.html"]
     # the moved item's page redirects to the English article: one fetch, through the redirect

@@ -14,6 +14,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, StreamObject
 
+from benchmarks import html_layouts
 from benchmarks.pdf_pages import article_html, print_pdf, seed_articles, source_lines
 from benchmarks.pdf_text import similarity
 from index.documents import published_date, read_file
@@ -21,6 +22,7 @@ from index.formats.base import SkipFile
 from index.formats.bidi import visual_to_logical
 from index.formats.bounds import MAX_PAGES, MAX_TEXT_CHARS
 from index.formats.docx import read_docx
+from index.formats.html import extract_html, is_boilerplate
 from index.formats.pdf import read_pdf
 
 SEED_PAGES = {"ar": "002_c1b219bdab24c0b9", "ar-digits": "004_3bbad0cd6e295111"}
@@ -438,3 +440,19 @@ def test_pdf_in_two_columns_reads_one_column_after_the_other(printed, lang) -> N
 def test_pdf_table_rows_are_not_taken_for_columns(printed) -> None:
     text = " ".join(read_pdf(printed["table"]).text.split())
     assert " ".join(" ".join(row) for row in TABLE_ROWS) in text, text  # row by row
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "id"])
+def test_html_site_furniture_is_dropped_and_the_article_kept(lang) -> None:
+    """Issue 25, point 6: lines trafilatura keeps on some sites (standards footers, e-mail
+    sign-up boxes, comment policies, "read also", copyright) are not part of the article."""
+    texts = html_layouts.TEXTS[lang]
+    for junk, line in texts["boilerplate"].items():
+        got = extract_html(html_layouts.page(lang, "lead div", junk)).text
+        assert line not in got and texts["lead"] in got
+        assert all(p in got for p in texts["body"])
+    prose = (
+        "The council said the newsletter it sends by email each week would now carry the "
+        "port's schedule, so that traders can plan their deliveries."
+    )
+    assert not is_boilerplate(prose)  # a sentence of the article that mentions e-mail

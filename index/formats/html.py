@@ -33,6 +33,30 @@ def _as_document(markup: str | bytes) -> str | bytes:
     return b"<html><body>" + markup + b"</body></html>"
 
 
+# Lines trafilatura keeps on some sites that are no part of the article (ar, en, id):
+# benchmarks/html_layouts.py.
+_BOILERPLATE = re.compile(
+    "|".join(
+        [
+            r"trust principles|مبادئ الثقة|prinsip kepercayaan",  # agency standards footers
+            r"\b(get|receive|sign up)\b.{0,80}\b(e-?mail|newsletter|inbox)\b",
+            r"اشترك.{0,40}(النشرة|نشرتنا|البريد)|dapatkan berita.{0,60}\bemail\b",
+            r"daftar (untuk|ke) buletin|berlangganan buletin",
+            r"comments are moderated|comment policy|التعليقات تخضع|komentar dimoderasi",
+            r"^(read (also|more)|see also|related|اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|baca juga)\s*:",
+            r"^©|all rights reserved|جميع الحقوق محفوظة|hak cipta dilindungi",
+        ]
+    ),
+    re.IGNORECASE,
+)
+_BOILERPLATE_WORDS = 30  # a longer line is prose, whatever it mentions
+
+
+def is_boilerplate(line: str) -> bool:
+    """Whether a short line is a site's furniture (a sign-up box, a comment policy...)."""
+    return len(line.split()) <= _BOILERPLATE_WORDS and bool(_BOILERPLATE.search(line))
+
+
 def extract_html(markup: str | bytes, url: str | None = None) -> Extracted:
     """The main text of a page (no navigation, share bars or comments) with its metadata.
 
@@ -52,7 +76,7 @@ def extract_html(markup: str | bytes, url: str | None = None) -> Extracted:
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
     lines = (" ".join(line.split()) for line in (found.text or "").splitlines()) if found else ()
-    text = "\n".join(line for line in lines if line)
+    text = "\n".join(line for line in lines if line and not is_boilerplate(line))
     if not text:
         raise SkipFile("no main text found on the page")
     date = found.date if found.date and _ISO_DATE.match(found.date) else None
