@@ -310,6 +310,8 @@ def measure(name: str, target: Path, articles: list[Article], library: Library) 
         "tokens": report.tokens_embedded,
         "extraction_s": extraction_s,
         "extraction_docs_per_s": len(docs) / extraction_s,
+        "pages": sum(d.origin.pages.count for d in docs),
+        "extraction_pages_per_s": sum(d.origin.pages.count for d in docs) / extraction_s,
         "embedding_s": embedding_s,
         "chunking_chroma_s": report.seconds - embedding_s - extraction_s,
         "pipeline_s": report.seconds,
@@ -347,19 +349,21 @@ def table(result: dict) -> str:
         f"CPU: {m['cpu']} ({m['cores']} cores); embedder: {m['dtype']} on {m['runtime']} "
         f"({versions}); {result['settings']['chunk_tokens']}-token chunks",
         "",
-        "| format | documents | chunks | extraction s | extraction docs/s | embedding s "
+        "| format | documents | chunks | extraction s | extraction docs/s | pages/s | embedding s "
         "| chunking + Chroma s | pipeline s | docs/s end to end | extraction % of pipeline "
         "| similarity ar / en / id |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in result["formats"]:
         skipped = f" ({len(r['skipped'])} skipped)" if r["skipped"] else ""
+        pages_per_s = f"{r['extraction_pages_per_s']:.1f}" if r.get("pages") else "-"
         similar = " / ".join(
             f"{r['similarity'][lang]:.3f}" if lang in r["similarity"] else "-" for lang in LANGS
         )
         lines.append(
             f"| {r['format']} | {r['documents']}{skipped} | {r['chunks']} "
             f"| {r['extraction_s']:.2f} | {r['extraction_docs_per_s']:.1f} "
+            f"| {pages_per_s} "
             f"| {r['embedding_s']:.2f} | {r['chunking_chroma_s']:.2f} | {r['pipeline_s']:.2f} "
             f"| {r['docs_per_s']:.2f} | {r['extraction_share_pct']:.1f} "
             f"| {similar if r['similarity'] else '-'} |"
