@@ -71,14 +71,14 @@ def assert_consistent(engine: Engine, expected_docs: int) -> None:
 
 
 def test_ingest_killed_at_several_points_then_completed(tmp_path, embedder):
-    corpus = grown_corpus(tmp_path / "corpus", copies=3)
+    corpus = grown_corpus(tmp_path / "corpus", copies=2)
     data = tmp_path / "data"
-    for documents in (2, 5, 8):  # of 15, read before each kill: a few batches apart
+    for documents in (2, 5, 8):  # of 10, read before each kill: a few batches apart
         kill_after(ingest_process(corpus, data), documents)
     engine = make_engine(tmp_path, embedder)
     report = engine.ingest([corpus], progress=False)
     assert not report.skipped
-    assert_consistent(engine, expected_docs=15)
+    assert_consistent(engine, expected_docs=10)
     assert engine.ingest([corpus], progress=False).chunks_embedded == 0
 
 

@@ -63,6 +63,8 @@ def run(check: Callable[[Client], Awaitable[None]], server: Any) -> None:
 
 
 def test_stdio(tmp_path, seeded):
+    """Also the smoke test of the command line as its own process (`python -m ui.cli`): the
+    in-process CLI tests drive main(argv)."""
     seeded(tmp_path)
     env = {**os.environ, **TEST_ENV, "SANAD_DATA_DIR": str(tmp_path / "data")}
     params = StdioServerParameters(command=sys.executable, args=["-m", "ui.cli", "mcp"], env=env)
