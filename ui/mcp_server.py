@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from assistant.citations import Answer, CitationContext, Passage, lookup
+from assistant.citations import Answer, CitationContext, Passage, lookup, shown
 from assistant.engine import Engine, StoreUnavailable
 from index.filters import Filters
 
@@ -46,6 +46,7 @@ class DocumentEntry(BaseModel):
     published: str | None
     site: str | None
     url: str | None
+    summary_only: bool = False
     uri: str = Field(description="The document's resource URI (its full text).")
 
 
@@ -136,14 +137,4 @@ def _by_source(doc: Any) -> tuple[str, str]:
 
 
 def _entry(doc: Any) -> DocumentEntry:
-    origin = doc.origin
-    return DocumentEntry(
-        doc_id=doc.doc_id,
-        title=origin.title,
-        source=origin.source,
-        lang=origin.lang,
-        published=origin.published,
-        site=origin.site,
-        url=origin.url,
-        uri=document_uri(doc.doc_id),
-    )
+    return DocumentEntry(doc_id=doc.doc_id, uri=document_uri(doc.doc_id), **shown(doc.origin))
