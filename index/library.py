@@ -129,6 +129,25 @@ class Library:
         """Fetch web pages and ingest their main text (a page seen before is re-read)."""
         return self._run([Input(url, partial(self._read_url, url)) for url in urls], progress)
 
+    def ingest_sources(
+        self,
+        paths: Sequence[Path],
+        urls: Sequence[str],
+        feeds: Sequence[str],
+        sync: bool = False,
+        progress: bool = True,
+        within: Sequence[Path] | None = None,
+    ) -> IngestReport:
+        """Files and folders, then web pages, then feeds: one report for the three runs."""
+        reports = []
+        if paths:
+            reports.append(self.ingest_paths(paths, sync, progress, within))
+        if urls:
+            reports.append(self.ingest_urls(urls, progress))
+        if feeds:
+            reports.append(self.ingest_feeds(feeds, progress))
+        return IngestReport.merged(reports)
+
     def ingest_feeds(self, locations: Sequence[str], progress: bool = True) -> IngestReport:
         """Ingest the items of RSS/Atom feeds (URLs or files) that are not in the corpus yet."""
         # a summary-only item is read again: its page may answer now, and replaces it

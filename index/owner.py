@@ -18,12 +18,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.store import OWNER_FILES, check_data_dir
 
 LOCK_FILE, SERVER_FILE, WRITE_LOCK_FILE = OWNER_FILES
+_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,21 @@ class DataDirLock:
             return False
         self._fd = fd
         return True
+
+    def take(self, waiting: Callable[[], None]) -> ServerAddress | None:
+        """Own the data directory, or name the server that owns it. While another command
+        has it, `waiting` is called once and the lock polled: that owner may turn out to be a
+        server that announces itself."""
+        told = False
+        while not self.acquire(wait=False):
+            server = running_server(self.data_dir)
+            if server is not None:
+                return server
+            if not told:
+                waiting()
+                told = True
+            time.sleep(_POLL_S)
+        return None
 
     def release(self) -> None:
         """Let the next process have the data directory."""

@@ -350,6 +350,10 @@ class Store:
             for i, m in zip(got["ids"], got["metadatas"])
         ]
 
+    def documents_by_source(self) -> list[DocRecord]:
+        """All committed documents, ordered by source (then id): how lists show them."""
+        return sorted(self.documents(), key=lambda d: (d.origin.source, d.doc_id))
+
     def document(self, doc_id: str) -> tuple[DocRecord, str] | None:
         """A committed document and its full text, or None."""
         got = self.docs.get(ids=[doc_id], include=["metadatas", "documents"])

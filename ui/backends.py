@@ -64,14 +64,7 @@ class LocalBackend:
         self, paths: Sequence[Path], urls: Sequence[str], feeds: Sequence[str], sync: bool
     ) -> IngestReport:
         """The library's ingestion, with progress bars."""
-        library, progress, reports = self.engine.library, self.progress, []
-        if paths:
-            reports.append(library.ingest_paths(paths, sync=sync, progress=progress))
-        if urls:
-            reports.append(library.ingest_urls(urls, progress=progress))
-        if feeds:
-            reports.append(library.ingest_feeds(feeds, progress=progress))
-        return IngestReport.merged(reports)
+        return self.engine.library.ingest_sources(paths, urls, feeds, sync, self.progress)
 
 
 class RemoteBackend:

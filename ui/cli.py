@@ -7,7 +7,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ from assistant.engine import Engine, StoreUnavailable
 from assistant.retrieval import ScoredChunk
 from index.filters import Filters
 from index.language import LANGS
-from index.owner import DataDirLock, running_server
+from index.owner import DataDirLock
 from index.store import StoreError
 from ui.backends import Backend, LocalBackend, RemoteBackend
 
@@ -277,18 +276,15 @@ def cmd_mcp(engine: Engine, args: argparse.Namespace) -> int:
 
     data_dir = engine.settings.data_dir
     if not engine.settings.chroma_url:  # like serve: this process owns the data directory
-        lock = DataDirLock(data_dir)
-        if not lock.acquire(wait=False):
-            server = running_server(data_dir)
-            if server is not None:
-                print(
-                    f"error: the server at {server.url} has {data_dir} open; "
-                    f"use its MCP endpoint {server.url}/mcp",
-                    file=sys.stderr,
-                )
-                return 3
-            print(f"waiting for another sanad process to finish with {data_dir}…", file=sys.stderr)
-            lock.acquire()
+        owner = DataDirLock(data_dir)  # held while the MCP server runs
+        server = owner.take(lambda: say_waiting(data_dir))
+        if server is not None:
+            print(
+                f"error: the server at {server.url} has {data_dir} open; "
+                f"use its MCP endpoint {server.url}/mcp",
+                file=sys.stderr,
+            )
+            return 3
     build_mcp(engine).run("stdio")
     return 0
 
@@ -307,6 +303,11 @@ def cmd_eval(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def say_waiting(data_dir: Path) -> None:
+    """Tell the user this command waits for another one on the data directory."""
+    print(f"waiting for another sanad process to finish with {data_dir}…", file=sys.stderr)
+
+
 CORPUS_COMMANDS = frozenset({"ingest", "search", "ask", "cite", "chat"})
 
 
@@ -319,19 +320,11 @@ def corpus_backend(engine: Engine, progress: bool = True) -> Iterator[Backend]:
         yield LocalBackend(engine, progress)
         return
     lock = DataDirLock(data_dir)
-    waiting = False
-    while not lock.acquire(wait=False):
-        server = running_server(data_dir)
-        if server is not None:
-            print(
-                f"(through the server at {server.url}, which has {data_dir} open)", file=sys.stderr
-            )
-            yield RemoteBackend(server)
-            return
-        if not waiting:
-            print(f"waiting for another sanad process to finish with {data_dir}…", file=sys.stderr)
-            waiting = True
-        time.sleep(0.5)  # polled: the owner may turn out to be a server that announces itself
+    server = lock.take(lambda: say_waiting(data_dir))
+    if server is not None:
+        print(f"(through the server at {server.url}, which has {data_dir} open)", file=sys.stderr)
+        yield RemoteBackend(server)
+        return
     try:
         yield LocalBackend(engine, progress)
     finally:

@@ -114,7 +114,7 @@ def build_mcp(engine: Engine) -> MCPServer:
         "at its uri."
     )
     async def list_documents(offset: int = 0, limit: int = 50) -> DocumentList:
-        docs = sorted(await run(engine.use_store, engine.store.documents), key=_by_source)
+        docs = await run(engine.use_store, engine.store.documents_by_source)
         page = docs[max(offset, 0) : max(offset, 0) + max(1, min(limit, 500))]
         return DocumentList(total=len(docs), documents=[_entry(d) for d in page])
 
@@ -130,10 +130,6 @@ def build_mcp(engine: Engine) -> MCPServer:
         return found[1]
 
     return server
-
-
-def _by_source(doc: Any) -> tuple[str, str]:
-    return doc.origin.source, doc.doc_id
 
 
 def _entry(doc: Any) -> DocumentEntry:

@@ -18,6 +18,7 @@ from assistant.engine import Engine
 from index.chunking import token_count
 from index.language import ngram_identifier
 from index.owner import DataDirLock, ServerAddress, announce
+from index.store import StoreError
 from ui.api.app import create_api
 from ui.app import build_ui
 from ui.workspace import ExportFiles
@@ -86,10 +87,10 @@ def serve(engine: Engine, host: str, port: int) -> None:
     key = ""
     if not engine.settings.chroma_url:  # embedded Chroma: this process owns the directory
         data_dir = engine.settings.data_dir
-        lock = DataDirLock(data_dir)
-        if not lock.acquire(wait=False):
-            log.warning("waiting for another sanad process to finish with %s", data_dir)
-            lock.acquire()
+        lock = DataDirLock(data_dir)  # held for the process's lifetime
+        server = lock.take(lambda: log.warning("waiting for another sanad process on %s", data_dir))
+        if server is not None:
+            raise StoreError(f"the server at {server.url} already has {data_dir} open")
         key = secrets.token_urlsafe(32)
         where = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         announce(data_dir, ServerAddress(f"http://{where}:{port}", key, os.getpid()))

@@ -447,8 +447,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=500, description="Return at most this many.")] = 50,
     ) -> DocumentPage:
         """The ingested documents, ordered by source, one page at a time."""
-        docs = await guard.call(lambda: engine.store.documents())
-        docs.sort(key=lambda d: (d.origin.source, d.doc_id))
+        docs = await guard.call(lambda: engine.store.documents_by_source())
         page = [DocumentSummary.of(d) for d in docs[offset : offset + limit]]
         return DocumentPage(total=len(docs), offset=offset, limit=limit, documents=page)
 
@@ -541,15 +540,9 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
                 raise ApiError(422, "invalid_request", f"no such file or directory: {path}")
 
         def run() -> IngestReport:
-            library = engine.library
-            reports = []
-            if paths:
-                reports.append(library.ingest_paths(paths, body.sync, False, within=roots))
-            if body.urls:
-                reports.append(library.ingest_urls(body.urls, progress=False))
-            if body.feeds:
-                reports.append(library.ingest_feeds(body.feeds, progress=False))
-            return IngestReport.merged(reports)
+            return engine.library.ingest_sources(
+                paths, body.urls, body.feeds, body.sync, progress=False, within=roots
+            )
 
         try:
             report = await guard.call(run)
