@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import numpy as np
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -47,8 +48,32 @@ def model_path() -> str:
 @pytest.fixture(scope="session")
 def embedder(model_path: str) -> Embedder:
     """The one loaded embedding model of the test session (engines built from TEST_ENV's
-    settings, like the in-process CLI's, load this same object)."""
-    return shared_embedder(model_path, 32, "float32", "torch")
+    settings, like the in-process CLI's, load this same object); it embeds each passage once
+    per session, so the many tests that ingest the seeds afresh reuse the model's vectors."""
+    shared = shared_embedder(model_path, 32, "float32", "torch")
+    remember_passages(shared)
+    return shared
+
+
+def remember_passages(embedder: Embedder) -> None:
+    """Make `embedder.embed_passages` return the vectors the model gave a text before.
+
+    `Embedder.embed_passages(embedder, texts)` still runs the model (the concurrency tests).
+    """
+    remembered: dict[str, np.ndarray] = {}
+    lock = threading.Lock()
+
+    def embed_passages(texts: list[str], progress: bool = False) -> np.ndarray:
+        with lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in remembered]
+        vectors = Embedder.embed_passages(embedder, missing, progress)
+        with lock:
+            remembered.update(zip(missing, vectors))
+            if not texts:
+                return vectors
+            return np.vstack([remembered[t] for t in texts])
+
+    embedder.embed_passages = embed_passages  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")
