@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
-from index.provenance import Provenance
+from index.provenance import DEFAULT_COLLECTION, Provenance
 from index.store import ChunkRecord, DocRecord, Store
 
 CONTEXT_CHARS = 300
@@ -34,6 +35,9 @@ class SourceSpan(BaseModel):
     published: str | None = Field(None, description="Publication date (YYYY-MM-DD) if stated.")
     url: str | None = None
     page: int | None = Field(None, description="The page the span starts on (PDF sources).")
+    collection: str = Field(
+        DEFAULT_COLLECTION, description="The collection the document belongs to."
+    )
     summary_only: bool = Field(
         False, description="The source is a feed item's summary: its page could not be read."
     )
@@ -55,6 +59,7 @@ def shown(origin: Provenance) -> dict[str, Any]:
         "published": origin.published,
         "url": origin.url,
         "summary_only": origin.summary_only,
+        "collection": origin.collection,
     }
 
 
@@ -133,11 +138,14 @@ def parse_citation_id(cid: str) -> tuple[str, int, int]:
     return match.group(1), start, end
 
 
-def resolve(store: Store, cid: str) -> tuple[DocRecord, str, int, int]:
-    """The cited document, its text and the span, or CitationNotFound."""
+def resolve(
+    store: Store, cid: str, can_read: Callable[[str], bool] = lambda collection: True
+) -> tuple[DocRecord, str, int, int]:
+    """The cited document, its text and the span, or CitationNotFound (also for a document
+    of a collection the caller cannot read: to them it does not exist)."""
     doc_id, start, end = parse_citation_id(cid)
     found = store.document(doc_id)
-    if found is None:
+    if found is None or not can_read(found[0].origin.collection):
         raise CitationNotFound(f"no document {doc_id} in the index")
     doc, text = found
     if end > len(text):
@@ -145,9 +153,14 @@ def resolve(store: Store, cid: str) -> tuple[DocRecord, str, int, int]:
     return doc, text, start, end
 
 
-def lookup(store: Store, cid: str, context_chars: int = CONTEXT_CHARS) -> CitationContext:
+def lookup(
+    store: Store,
+    cid: str,
+    can_read: Callable[[str], bool] = lambda collection: True,
+    context_chars: int = CONTEXT_CHARS,
+) -> CitationContext:
     """Resolve a citation id to its quote, document metadata and surrounding context."""
-    doc, text, start, end = resolve(store, cid)
+    doc, text, start, end = resolve(store, cid, can_read)
     doc_id = doc.doc_id
     lo, hi = max(0, start - context_chars), min(len(text), end + context_chars)
     return CitationContext(

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     api_token: str = ""
     login_attempts: int = Field(10, ge=1)  # failed logins per client within the window...
     login_window_s: float = Field(60.0, gt=0)  # ...after which its attempts wait
+    session_hours: float = Field(12.0, gt=0)  # a browser session's lifetime after login
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     allowed_hosts: str = ""  # comma-separated names the server answers to besides loopback

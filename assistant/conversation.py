@@ -9,6 +9,7 @@ conversation removes its turns and its feedback in one transaction, with sqlite'
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sqlite3
@@ -108,7 +109,11 @@ class ConversationStore:
     """Conversations, their turns and their feedback in sqlite (in the data directory).
 
     One connection guarded by a lock, so the store is safe across the server's threads.
+    Each conversation has an owner (a user's name; "" for the single user of a local Sanad):
+    a store sees only its owner's conversations (`scoped`), the others do not exist for it.
     """
+
+    owner: str = ""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +135,10 @@ class ConversationStore:
                     PRIMARY KEY (conversation_id, n));
                 """
             )
-            self._add_columns("conversations", {"title": "TEXT", "updated": "REAL"})
+            self._add_columns(
+                "conversations",
+                {"title": "TEXT", "updated": "REAL", "owner": "TEXT NOT NULL DEFAULT ''"},
+            )
             self._add_columns(
                 "turns", {"settings": "TEXT NOT NULL DEFAULT '{}'", "search_text": "TEXT"}
             )
@@ -183,27 +191,36 @@ class ConversationStore:
         with self._lock:
             yield self._db
 
+    def scoped(self, owner: str) -> ConversationStore:
+        """This store as `owner` sees it (the same database)."""
+        view = copy.copy(self)
+        view.owner = owner
+        return view
+
     def create(self) -> str:
-        """Start a conversation and return its id."""
+        """Start a conversation of the owner and return its id."""
         cid = uuid.uuid4().hex
         now = time.time()
         with self._lock:
             self._db.execute(
-                "INSERT INTO conversations (id, created, updated) VALUES (?, ?, ?)",
-                (cid, now, now),
+                "INSERT INTO conversations (id, created, updated, owner) VALUES (?, ?, ?, ?)",
+                (cid, now, now, self.owner),
             )
         return cid
 
     def exists(self, conversation_id: str) -> bool:
-        """Whether the conversation is known."""
+        """Whether the conversation is known and the owner's."""
         with self._lock:
             row = self._db.execute(
-                "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+                "SELECT 1 FROM conversations WHERE id = ? AND owner = ?",
+                (conversation_id, self.owner),
             ).fetchone()
         return row is not None
 
     def turns(self, conversation_id: str) -> list[Turn]:
-        """The conversation's turns in order (empty for an unknown id)."""
+        """The conversation's turns in order (empty for an unknown id or another's)."""
+        if not self.exists(conversation_id):
+            return []
         with self._lock:
             rows = self._db.execute(
                 "SELECT n, question, standalone, answer, created, settings FROM turns "
@@ -272,15 +289,15 @@ class ConversationStore:
         """Conversations with at least one turn, most recently active first: the total and one
         page. `query` keeps those whose title, questions or answers contain it (ignoring case,
         harakat and Arabic letter variants)."""
-        sql = f"SELECT * FROM ({self._SUMMARY}) AS s WHERE s.n_turns > 0"
-        params: list[Any] = []
+        sql = f"SELECT * FROM ({self._SUMMARY} WHERE c.owner = ?) AS s WHERE s.n_turns > 0"
+        params: list[Any] = [self.owner]
         key = _search_key(query.strip())
         if key:  # each turn's folded question and answer are stored (search_text)
             sql += (
                 " AND (instr(search_key(s.title), ?) > 0 OR EXISTS (SELECT 1 FROM turns t "
                 "WHERE t.conversation_id = s.id AND instr(t.search_text, ?) > 0))"
             )
-            params = [key, key]
+            params += [key, key]
         with self._lock:
             rows = self._db.execute(
                 f"SELECT *, COUNT(*) OVER () FROM ({sql}) ORDER BY updated DESC, id "
@@ -307,7 +324,9 @@ class ConversationStore:
     def summary(self, conversation_id: str) -> ConversationSummary:
         """One conversation's summary, or ConversationNotFound."""
         with self._lock:
-            row = self._db.execute(f"{self._SUMMARY} WHERE c.id = ?", (conversation_id,)).fetchone()
+            row = self._db.execute(
+                f"{self._SUMMARY} WHERE c.id = ? AND c.owner = ?", (conversation_id, self.owner)
+            ).fetchone()
         if row is None:
             raise ConversationNotFound(f"unknown conversation {conversation_id}")
         return self._summary(row)
@@ -317,7 +336,8 @@ class ConversationStore:
         title = clean_title(title)
         with self.transaction() as db:
             changed = db.execute(
-                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+                "UPDATE conversations SET title = ? WHERE id = ? AND owner = ?",
+                (title, conversation_id, self.owner),
             ).rowcount
         if not changed:
             raise ConversationNotFound(f"unknown conversation {conversation_id}")

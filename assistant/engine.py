@@ -11,8 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+from assistant.access import OWNER, Access, Forbidden
+from assistant.accounts import Accounts
 from assistant.answering import Answerer, ExtractiveAnswerer
-from assistant.citations import Answer
+from assistant.citations import Answer, CitationContext, lookup
 from assistant.config import Settings
 from assistant.conversation import (
     ConversationNotFound,
@@ -26,10 +28,10 @@ from assistant.retrieval import Retriever, ScoredChunk
 from index.derived import load_language_prior
 from index.embedding import BUILTIN, Embedder, resolve_model, shared_embedder
 from index.filters import Filters
-from index.library import IngestOptions, Library
+from index.library import DocumentNotFound, IngestOptions, Library
 from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport
-from index.store import Store, StoreError, is_store_failure, open_client
+from index.store import DocRecord, Store, StoreError, is_store_failure, open_client
 
 log = logging.getLogger("sanad.engine")
 T = TypeVar("T")
@@ -199,6 +201,46 @@ class Engine:
         """Readers' verdicts on answers and citations (beside the conversations)."""
         return FeedbackStore(self.conversations)
 
+    @cached_property
+    def accounts(self) -> Accounts:
+        """Users, keys, collections and grants (sqlite in the data directory)."""
+        return Accounts(self.settings.data_dir / "accounts.sqlite3", self.settings.session_hours)
+
+    # --- what a caller may see --------------------------------------------------------
+    def conversations_of(self, access: Access) -> ConversationStore:
+        """The caller's own conversations."""
+        return self.conversations.scoped(access.user or "")
+
+    def feedback_of(self, access: Access) -> FeedbackStore:
+        """Feedback on the caller's own conversations."""
+        return self.feedback.scoped(access.user or "")
+
+    def documents(self, access: Access = OWNER) -> list[DocRecord]:
+        """The documents the caller may read, by source."""
+        docs = self.store.documents_by_source()
+        return [d for d in docs if access.can_read(d.origin.collection)]
+
+    def document(self, doc_id: str, access: Access = OWNER) -> tuple[DocRecord, str] | None:
+        """A document the caller may read and its text (None: unknown or not theirs)."""
+        found = self.store.document(doc_id)
+        if found is None or not access.can_read(found[0].origin.collection):
+            return None
+        return found
+
+    def citation(self, citation_id: str, access: Access = OWNER) -> CitationContext:
+        """A citation of a document the caller may read (CitationNotFound otherwise)."""
+        return lookup(self.store, citation_id, access.can_read)
+
+    def writable(self, doc_id: str, access: Access) -> DocRecord:
+        """A document the caller may change: DocumentNotFound when they cannot read it,
+        Forbidden when they can read but not write its collection."""
+        found = self.store.documents([doc_id])
+        if not found or not access.can_read(found[0].origin.collection):
+            raise DocumentNotFound(f"no document {doc_id} in the index")
+        if not access.can_write(found[0].origin.collection):
+            raise Forbidden(f"no write access to collection {found[0].origin.collection}")
+        return found[0]
+
     def answer_settings(self, filters: Filters | None) -> dict[str, Any]:
         """What produces an answer now: answer mode, models, retrieval settings and filters."""
         s = self.settings
@@ -220,9 +262,13 @@ class Engine:
             "filters": filters.describe() if filters else {},
         }
 
-    def search(self, question: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
-        """The best passages for a question; ValueError for a bad one, StoreUnavailable."""
+    def search(
+        self, question: str, k: int, filters: Filters | None = None, access: Access = OWNER
+    ) -> list[ScoredChunk]:
+        """The best passages the caller may read; ValueError for a bad question,
+        StoreUnavailable."""
         question = validate_question(question, self.settings.max_question_chars)
+        filters = access.restrict(filters)
         return self._retrieve(lambda: self.retriever.search(question, k, filters))
 
     def ask_stream(
@@ -231,8 +277,10 @@ class Engine:
         conversation_id: str | None = None,
         filters: Filters | None = None,
         previous: Sequence[str] = (),
+        access: Access = OWNER,
     ) -> Iterator[str | Answer]:
-        """Answer a question in its conversation: text deltas, then the stored Answer.
+        """Answer a question in the caller's conversation, from passages they may read: text
+        deltas, then the stored Answer.
 
         previous: the questions asked before this one when the client keeps the conversation
         (OpenAI-style messages) instead of a stored conversation id.
@@ -240,19 +288,21 @@ class Engine:
         is streamed; StoreUnavailable while streaming.
         """
         question = validate_question(question, self.settings.max_question_chars)
-        if conversation_id is not None and not self.conversations.exists(conversation_id):
+        conversations = self.conversations_of(access)
+        if conversation_id is not None and not conversations.exists(conversation_id):
             raise ConversationNotFound(f"unknown conversation {conversation_id}")
-        return self._answer(question, conversation_id, filters, previous)
+        filters = access.restrict(filters)
+        return self._answer(question, conversation_id, filters, previous, conversations)
 
     def _answer(
         self,
         question: str,
         conversation_id: str | None,
-        filters: Filters | None,
+        filters: Filters,
         previous: Sequence[str],
+        conversations: ConversationStore,
     ) -> Iterator[str | Answer]:
         """The answer stream of a validated question (see ask_stream)."""
-        conversations = self.conversations
         history = conversations.turns(conversation_id) if conversation_id else []
         before = history[-1].standalone if history else standalone_of(previous)
         standalone = standalone_question(question, before)
@@ -285,10 +335,11 @@ class Engine:
         question: str,
         conversation_id: str | None = None,
         filters: Filters | None = None,
+        access: Access = OWNER,
     ) -> Answer:
         """Answer a question (see ask_stream) and return only the final Answer."""
         final = None
-        for item in self.ask_stream(question, conversation_id, filters):
+        for item in self.ask_stream(question, conversation_id, filters, access=access):
             if isinstance(item, Answer):
                 final = item
         assert final is not None

@@ -9,6 +9,7 @@ conversations' sqlite file and go with their conversation when it is deleted.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -145,17 +146,32 @@ class FeedbackStore:
             )
         return record
 
-    def records(self, conversation_id: str | None = None) -> list[FeedbackRecord]:
-        """Every record (or one conversation's), oldest first."""
-        sql, params = "SELECT record FROM feedback", ()
+    def scoped(self, owner: str) -> FeedbackStore:
+        """This store as `owner` sees it: feedback on their own conversations."""
+        view = copy.copy(self)
+        view.conversations = self.conversations.scoped(owner)
+        return view
+
+    def records(
+        self, conversation_id: str | None = None, everyone: bool = False
+    ) -> list[FeedbackRecord]:
+        """The owner's records (`everyone`: every user's, for an admin), or one
+        conversation's, oldest first."""
+        sql = "SELECT f.record FROM feedback f JOIN conversations c ON c.id = f.conversation_id"
+        where, params = [], []
+        if not everyone:
+            where.append("c.owner = ?")
+            params.append(self.conversations.owner)
         if conversation_id is not None:
-            sql, params = sql + " WHERE conversation_id = ?", (conversation_id,)
+            where.append("f.conversation_id = ?")
+            params.append(conversation_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         with self.conversations.reading() as db:
-            rows = db.execute(sql + " ORDER BY created, rowid", params).fetchall()
+            rows = db.execute(sql + " ORDER BY f.created, f.rowid", params).fetchall()
         return [FeedbackRecord.model_validate_json(row[0]) for row in rows]
 
-    def jsonl(self, conversation_id: str | None = None) -> Iterator[str]:
-        """Every record (or one conversation's) as one JSON line (UTF-8 text, no ASCII
-        escapes), oldest first."""
-        for record in self.records(conversation_id):
+    def jsonl(self, conversation_id: str | None = None, everyone: bool = False) -> Iterator[str]:
+        """The records of `records` as JSON lines (UTF-8 text, no ASCII escapes)."""
+        for record in self.records(conversation_id, everyone):
             yield record.model_dump_json() + "\n"

@@ -9,7 +9,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index.chunking import is_debris
@@ -19,7 +19,7 @@ from index.formats.docx import read_docx
 from index.formats.html import extract_html
 from index.formats.pdf import read_pdf
 from index.language import detect_language, normalize_for_search
-from index.provenance import Pages, Provenance
+from index.provenance import DEFAULT_COLLECTION, Pages, Provenance
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -45,10 +45,21 @@ class Document:
     location: str | None = None  # what re-indexing reads again: an absolute path or a URL
 
 
-def doc_id_for(text: str) -> str:
-    """First 16 hex chars of sha256 over NFC text with whitespace runs collapsed."""
+def doc_id_for(text: str, collection: str = DEFAULT_COLLECTION) -> str:
+    """First 16 hex chars of sha256 over NFC text with whitespace runs collapsed (preceded by
+    the collection's name outside the default one: one text may be in several collections)."""
     canonical = " ".join(unicodedata.normalize("NFC", text).split())
+    if collection != DEFAULT_COLLECTION:
+        canonical = f"{collection}\0{canonical}"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def in_collection(doc: Document, collection: str) -> Document:
+    """The document as stored in `collection` (its id depends on the collection)."""
+    if doc.origin.collection == collection:
+        return doc
+    origin = replace(doc.origin, collection=collection)
+    return replace(doc, doc_id=doc_id_for(doc.text, collection), origin=origin)
 
 
 _MONTHS = {

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from index.provenance import DEFAULT_COLLECTION
+
 
 def host_of(url: str) -> str:
     """The host of a URL without a leading "www.", lower-cased ("" when there is none)."""
@@ -21,11 +23,13 @@ class DocFacts:
 
     keys: frozenset[str]
     published: dt.date | None
+    collection: str = DEFAULT_COLLECTION
 
 
 def facts_of(meta: Mapping[str, Any]) -> DocFacts:
     """A document's filter facts from its stored (chunk or document) metadata."""
-    return DocFacts(frozenset(source_keys(meta)), parse_date(meta.get("published")))
+    collection = str(meta.get("collection") or DEFAULT_COLLECTION)
+    return DocFacts(frozenset(source_keys(meta)), parse_date(meta.get("published")), collection)
 
 
 def source_keys(meta: Mapping[str, Any]) -> set[str]:
@@ -52,6 +56,9 @@ class Filters:
     Dates are inclusive (`published_after` is the first day allowed, `published_before` the
     last). A document that states no publication date is left out whenever a date bound is
     set: nothing says it falls in the range.
+
+    `collections` is what the caller may read: None is every collection, an empty set none.
+    It is set from the caller's rights (assistant/access.py), never from a request.
     """
 
     langs: tuple[str, ...] = ()
@@ -59,6 +66,7 @@ class Filters:
     sources: tuple[str, ...] = ()
     published_after: dt.date | None = None
     published_before: dt.date | None = None
+    collections: frozenset[str] | None = None
 
     @classmethod
     def of(
@@ -86,7 +94,8 @@ class Filters:
     @property
     def restricts_documents(self) -> bool:
         """Whether any filter other than the languages applies."""
-        return bool(self.doc_ids or self.sources or self.published_after or self.published_before)
+        dated = self.published_after or self.published_before
+        return bool(self.doc_ids or self.sources or dated or self.collections is not None)
 
     def describe(self) -> dict[str, Any]:
         """The filters that apply, JSON-ready (empty when nothing is restricted)."""
@@ -101,6 +110,8 @@ class Filters:
 
     def allows(self, doc_id: str, facts: DocFacts) -> bool:
         """Whether a document (its id and filter facts) passes the document filters."""
+        if self.collections is not None and facts.collection not in self.collections:
+            return False
         if self.doc_ids and doc_id not in self.doc_ids:
             return False
         if self.sources and not any(s.casefold() in facts.keys for s in self.sources):

@@ -23,6 +23,7 @@ from index.feeds import Feed, FeedItem, item_document, load_feed, new_items
 from index.formats.base import SkipFile
 from index.owner import WRITE_LOCK_FILE, DataDirLock
 from index.pipeline import IngestReport, Input, ingest_inputs, path_inputs
+from index.provenance import DEFAULT_COLLECTION
 from index.store import DocRecord, Store
 from index.web import FetchRules, read_url
 
@@ -94,8 +95,9 @@ class Library:
         progress: bool,
         refresh: Sequence[str] = (),
         sync_prefixes: Sequence[str] | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
-        """The one way in: ingest the inputs under the write lock."""
+        """The one way in: ingest the inputs into a collection under the write lock."""
         options = self.options
         with self.lock:
             return ingest_inputs(
@@ -108,6 +110,7 @@ class Library:
                 chunker=options.chunker,
                 sync_prefixes=sync_prefixes,
                 refresh=refresh,
+                collection=collection,
             )
 
     # --- files, web pages, feeds ------------------------------------------------------
@@ -117,17 +120,22 @@ class Library:
         sync: bool = False,
         progress: bool = True,
         within: Sequence[Path] | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
         """Ingest files and folders; with `sync`, drop documents whose files are gone.
 
         within: folders the files must resolve into (links out of them are skipped).
         """
         inputs, prefixes = path_inputs(paths, self.options.max_bytes, within)
-        return self._run(inputs, progress, sync_prefixes=prefixes if sync else None)
+        sync_prefixes = prefixes if sync else None
+        return self._run(inputs, progress, sync_prefixes=sync_prefixes, collection=collection)
 
-    def ingest_urls(self, urls: Sequence[str], progress: bool = True) -> IngestReport:
+    def ingest_urls(
+        self, urls: Sequence[str], progress: bool = True, collection: str = DEFAULT_COLLECTION
+    ) -> IngestReport:
         """Fetch web pages and ingest their main text (a page seen before is re-read)."""
-        return self._run([Input(url, partial(self._read_url, url)) for url in urls], progress)
+        inputs = [Input(url, partial(self._read_url, url)) for url in urls]
+        return self._run(inputs, progress, collection=collection)
 
     def ingest_sources(
         self,
@@ -137,21 +145,31 @@ class Library:
         sync: bool = False,
         progress: bool = True,
         within: Sequence[Path] | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
         """Files and folders, then web pages, then feeds: one report for the three runs."""
         reports = []
         if paths:
-            reports.append(self.ingest_paths(paths, sync, progress, within))
+            reports.append(self.ingest_paths(paths, sync, progress, within, collection))
         if urls:
-            reports.append(self.ingest_urls(urls, progress))
+            reports.append(self.ingest_urls(urls, progress, collection))
         if feeds:
-            reports.append(self.ingest_feeds(feeds, progress))
+            reports.append(self.ingest_feeds(feeds, progress, collection))
         return IngestReport.merged(reports)
 
-    def ingest_feeds(self, locations: Sequence[str], progress: bool = True) -> IngestReport:
-        """Ingest the items of RSS/Atom feeds (URLs or files) that are not in the corpus yet."""
+    def ingest_feeds(
+        self,
+        locations: Sequence[str],
+        progress: bool = True,
+        collection: str = DEFAULT_COLLECTION,
+    ) -> IngestReport:
+        """Ingest the items of RSS/Atom feeds (URLs or files) not in the collection yet."""
         # a summary-only item is read again: its page may answer now, and replaces it
-        known = {d.origin.source for d in self.store.documents() if not d.origin.summary_only}
+        known = {
+            d.origin.source
+            for d in self.store.documents()
+            if d.origin.collection == collection and not d.origin.summary_only
+        }
         inputs, unreadable = [], []
         for location in locations:
             try:
@@ -162,7 +180,7 @@ class Library:
             for item in new_items(feed, known):
                 read = partial(self._read_item, item, feed)
                 inputs.append(Input(item.link or item.key, read))
-        report = self._run(inputs, progress)
+        report = self._run(inputs, progress, collection=collection)
         report.skipped[:0] = unreadable
         return report
 
@@ -177,14 +195,20 @@ class Library:
 
     # --- uploads ----------------------------------------------------------------------
     def upload(
-        self, files: Sequence[tuple[str, BinaryIO]], progress: bool = False
+        self,
+        files: Sequence[tuple[str, BinaryIO]],
+        progress: bool = False,
+        collection: str = DEFAULT_COLLECTION,
     ) -> tuple[list[FileResult], IngestReport]:
         """Store uploaded files under the data directory and ingest them; one result each.
 
         A file is kept only if it was ingested: one that is skipped (bad name, too large,
         unreadable) leaves no trace, and an earlier upload of the same name stays as it was.
+        Another collection's uploads live in their own folder (uploads/<collection>/).
         """
-        self.uploads.mkdir(parents=True, exist_ok=True)
+        folder = UPLOADS if collection == DEFAULT_COLLECTION else f"{UPLOADS}/{collection}"
+        into = self.uploads.parent / folder
+        into.mkdir(parents=True, exist_ok=True)
         results: dict[int, FileResult] = {}
         staged: list[tuple[int, str, Path]] = []
         for i, (name, stream) in enumerate(files):
@@ -193,18 +217,18 @@ class Library:
                 staged.append((i, clean, self._stage(clean, stream)))
             except SkipFile as skip:
                 results[i] = FileResult(name or "(no name)", "skipped", skip.reason)
-        sources = {i: f"{UPLOADS}/{clean}" for i, clean, _ in staged}
+        sources = {i: f"{folder}/{clean}" for i, clean, _ in staged}
         limit = self.options.max_bytes
         inputs = [
             Input(
                 sources[i],
-                partial(read_file, tmp, sources[i], str(self.uploads / clean), limit),
-                partial(os.replace, tmp, self.uploads / clean),  # before the commit
+                partial(read_file, tmp, sources[i], str(into / clean), limit),
+                partial(os.replace, tmp, into / clean),  # before the commit
             )
             for i, clean, tmp in staged
         ]
         try:
-            report = self._run(inputs, progress)
+            report = self._run(inputs, progress, collection=collection)
             skipped = dict(report.skipped)
             for i, clean, _ in staged:
                 source = sources[i]
@@ -267,7 +291,12 @@ class Library:
                 raise SkipFile(f"its file is gone: {source}")  # the name, not the server's path
             reader = partial(read_file, path, source, str(path), self.options.max_bytes)
         document = reader()
-        return self._run([Input(source, lambda: document)], progress=False, refresh=[source])
+        return self._run(
+            [Input(source, lambda: document)],
+            progress=False,
+            refresh=[source],
+            collection=record.origin.collection,
+        )
 
     def _record(self, doc_id: str) -> DocRecord:
         found = self.store.documents([doc_id])
@@ -276,7 +305,7 @@ class Library:
         return found[0]
 
     def _is_upload(self, path: Path) -> bool:
-        return path.resolve().parent == self.uploads
+        return self.uploads in path.resolve().parents  # uploads/ or uploads/<collection>/
 
 
 class _WriteLock:

@@ -18,8 +18,9 @@ import numpy as np
 from tqdm import tqdm
 
 from index.chunking import chunk_text
-from index.documents import Document, SkipFile, iter_input_files, read_document
+from index.documents import Document, SkipFile, in_collection, iter_input_files, read_document
 from index.embedding import Embedder
+from index.provenance import DEFAULT_COLLECTION
 from index.store import ChunkRecord, DocRecord, Store
 
 
@@ -157,10 +158,12 @@ def ingest_inputs(
     chunker: str = "cl100k",
     sync_prefixes: Sequence[str] | None = None,
     refresh: Iterable[str] = (),
+    collection: str = DEFAULT_COLLECTION,
 ) -> IngestReport:
-    """Read, chunk, embed and commit the inputs; a source already stored with the same text
-    and chunking costs nothing (unless named in `refresh`: embedded anew), one with new text
-    replaces its old version. An old version stays stored until its replacement is embedded.
+    """Read, chunk, embed and commit the inputs into `collection`; a source already stored
+    with the same text and chunking costs nothing (unless named in `refresh`: embedded
+    anew), one with new text replaces its old version. An old version stays stored until its
+    replacement is embedded.
 
     Chunks hold at most `chunk_tokens` tokens of `chunker`: "model" (the embedding model's
     own tokenizer, one bound for every language) or "cl100k" (tiktoken's).
@@ -168,7 +171,8 @@ def ingest_inputs(
     Chunks are embedded and written `batch_chunks` at a time: big batches let the model
     group texts of similar length (less padding); a crash loses at most one batch of work.
     With `sync_prefixes`, stored sources under those prefixes that no input produced are
-    removed.
+    removed. Sources, versions and duplicates are those of `collection` only: another
+    collection's documents are neither replaced, removed nor named.
     """
     started = time.perf_counter()
     report = IngestReport(repaired=reconcile(store))
@@ -177,6 +181,8 @@ def ingest_inputs(
     known: dict[str, list[DocRecord]] = {}
     owner: dict[str, str] = {}
     for record in store.documents():
+        if record.origin.collection != collection:
+            continue
         known.setdefault(record.origin.source, []).append(record)
         owner[record.doc_id] = record.origin.source
     seen: set[str] = set()
@@ -186,7 +192,7 @@ def ingest_inputs(
     bar = tqdm(inputs, desc="ingest", unit="doc", file=sys.stderr, disable=not progress)
     for item in bar:
         try:
-            doc = item.read()
+            doc = in_collection(item.read(), collection)
         except SkipFile as skip:
             report.skipped.append((item.name, skip.reason))  # the caller reports them
             continue

@@ -43,6 +43,9 @@ class Pages:
         return len(self.starts)
 
 
+DEFAULT_COLLECTION = "default"  # where documents go unless a collection is named (the seeds)
+
+
 @dataclass(frozen=True)
 class Provenance:
     """A document's origin and what a reader checks a citation against."""
@@ -56,6 +59,7 @@ class Provenance:
     author: str | None = None
     pages: Pages = field(default_factory=Pages)
     summary_only: bool = False  # a feed item's summary: its page could not be read (yet)
+    collection: str = DEFAULT_COLLECTION  # who may read it: grants are per collection
 
     def within(self, start: int, end: int) -> Provenance:
         """The provenance of a span of the text (its own pages)."""
@@ -74,6 +78,7 @@ class Provenance:
             "page_first": self.pages.first if self.pages.starts else None,
             "page_starts": ",".join(map(str, self.pages.starts)),
             "summary_only": self.summary_only,
+            "collection": self.collection,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -95,6 +100,7 @@ class Provenance:
             author=meta.get("author") or None,
             pages=Pages(first, starts),
             summary_only=bool(meta.get("summary_only", False)),
+            collection=str(meta.get("collection") or DEFAULT_COLLECTION),
         )
 
 
