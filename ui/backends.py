@@ -15,7 +15,7 @@ from assistant.retrieval import ScoredChunk
 from index.filters import Filters
 from index.owner import ServerAddress
 from index.pipeline import IngestReport
-from index.provenance import Pages, Provenance
+from index.provenance import DEFAULT_COLLECTION, Pages, Provenance
 from index.store import ChunkRecord
 
 
@@ -35,9 +35,14 @@ class Backend(Protocol):
         ...
 
     def ingest(
-        self, paths: Sequence[Path], urls: Sequence[str], feeds: Sequence[str], sync: bool
+        self,
+        paths: Sequence[Path],
+        urls: Sequence[str],
+        feeds: Sequence[str],
+        sync: bool,
+        collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
-        """Ingest files and folders, web pages and feeds."""
+        """Ingest files and folders, web pages and feeds into a collection."""
         ...
 
 
@@ -61,10 +66,18 @@ class LocalBackend:
         return lookup(self.engine.store, citation_id)
 
     def ingest(
-        self, paths: Sequence[Path], urls: Sequence[str], feeds: Sequence[str], sync: bool
+        self,
+        paths: Sequence[Path],
+        urls: Sequence[str],
+        feeds: Sequence[str],
+        sync: bool,
+        collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
-        """The library's ingestion, with progress bars."""
-        return self.engine.library.ingest_sources(paths, urls, feeds, sync, self.progress)
+        """The library's ingestion, with progress bars (into an existing collection)."""
+        self.engine.accounts.check_collection(collection)
+        return self.engine.library.ingest_sources(
+            paths, urls, feeds, sync, self.progress, collection=collection
+        )
 
 
 class RemoteBackend:
@@ -111,10 +124,16 @@ class RemoteBackend:
         return CitationContext.model_validate(self._call("GET", f"/api/citations/{citation_id}"))
 
     def ingest(
-        self, paths: Sequence[Path], urls: Sequence[str], feeds: Sequence[str], sync: bool
+        self,
+        paths: Sequence[Path],
+        urls: Sequence[str],
+        feeds: Sequence[str],
+        sync: bool,
+        collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
         """POST /api/ingest with absolute paths (the server's working folder is not ours)."""
         body = {
+            "collection": collection,
             "paths": [str(Path(p).resolve()) for p in paths],
             "urls": list(urls),
             "feeds": [f if "://" in f else str(Path(f).resolve()) for f in feeds],

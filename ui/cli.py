@@ -19,8 +19,10 @@ from assistant.retrieval import ScoredChunk
 from index.filters import Filters
 from index.language import LANGS
 from index.owner import DataDirLock
+from index.provenance import DEFAULT_COLLECTION
 from index.store import StoreError
 from ui.backends import Backend, LocalBackend, RemoteBackend
+from ui.cli_accounts import add_account_commands
 
 
 def _langs(value: str) -> list[str]:
@@ -89,7 +91,7 @@ def cmd_ingest(backend: Backend, args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths if "://" not in p]
     if not (paths or urls or args.feed):
         paths = [args.settings.corpus_dir]
-    report = backend.ingest(paths, urls, args.feed or [], args.sync)
+    report = backend.ingest(paths, urls, args.feed or [], args.sync, args.collection)
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}", file=sys.stderr)
     print(report.summary())
@@ -349,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--sync", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--collection",
+        default=DEFAULT_COLLECTION,
+        help=f"the collection to add them to (default {DEFAULT_COLLECTION})",
+    )
     p.set_defaults(func=cmd_ingest)
     p = sub.add_parser("search", help="find passages for a question")
     p.add_argument("question", nargs="*", help="the question (none: interactive prompt)")
@@ -399,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--eval-dir", type=Path, default=None)
     p.set_defaults(func=cmd_eval)
+    add_account_commands(sub)
     return parser
 
 
@@ -420,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             with corpus_backend(engine, progress=not getattr(args, "quiet", False)) as backend:
                 return args.func(backend, args)
         return args.func(engine, args)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:  # AccountError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (StoreError, StoreUnavailable) as exc:

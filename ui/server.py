@@ -12,7 +12,8 @@ from typing import Any
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 
 from assistant.engine import Engine
 from index.chunking import token_count
@@ -20,11 +21,15 @@ from index.language import ngram_identifier
 from index.owner import DataDirLock, ServerAddress, announce
 from index.store import StoreError
 from ui.api.app import create_api
+from ui.api.callers import Callers
+from ui.api.login import login_routes
 from ui.app import build_ui
 from ui.workspace import ExportFiles
 
 log = logging.getLogger("sanad.server")
 WARM_UP_QUESTION = "warm up"
+OPEN_USER = "local"  # the browser's user in an open, single-user Sanad
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def token_auth(token: str) -> Callable[[str, str], bool] | None:
@@ -39,17 +44,50 @@ def token_auth(token: str) -> Callable[[str, str], bool] | None:
     return check
 
 
+def browser_user(callers: Callers) -> Callable[[Request], str | None]:
+    """Gradio's auth dependency once users exist: the signed-in admin's name (None: no
+    session, or a user whose rights the browser app cannot yet keep to their collections)."""
+
+    def user(request: Request) -> str | None:
+        if callers.open:
+            return OPEN_USER
+        access = callers.session_access(request)
+        return access.user if access is not None and access.is_admin else None
+
+    return user
+
+
 def create_app(engine: Engine, local_key: str = "") -> FastAPI:
-    """The API app with the Gradio UI mounted at `/` (behind a login when a token is set)."""
+    """The API app with the Gradio UI mounted at `/`: open, behind the API token (no users),
+    or behind the login page once users exist (`sanad users add`)."""
     app = create_api(engine, local_key)
+    callers: Callers = app.state.callers
+    token_only = bool(engine.settings.api_token) and not engine.accounts.has_users()
+    app.include_router(login_routes(callers, secure=False))
+
+    @app.middleware("http")
+    async def to_login(request: Request, call_next: Callable[[Request], Any]) -> Any:
+        """The browser root without a session shows the login page once users exist."""
+        if request.method == "GET" and request.url.path == "/" and not token_only:
+            if not callers.open and callers.session_access(request) is None:
+                return RedirectResponse("/login", status_code=303)
+        return await call_next(request)
+
     exports = ExportFiles(engine)
     blocks = build_ui(engine, exports=exports)
+    login: dict[str, Any] = (
+        {
+            "auth": token_auth(engine.settings.api_token),
+            "auth_message": "Sanad: enter the API token as the password (any user name).",
+        }
+        if token_only
+        else {"auth_dependency": browser_user(callers)}
+    )
     mounted = gr.mount_gradio_app(
         app,
         blocks,
         path="/",
-        auth=token_auth(engine.settings.api_token),
-        auth_message="Sanad: enter the API token as the password (any user name).",
+        **login,
         footer_links=["api"],
         run_history=False,
         ssr_mode=False,
@@ -83,7 +121,16 @@ def warm_up(engine: Engine) -> None:
 
 def serve(engine: Engine, host: str, port: int) -> None:
     """Own the data directory, warm the model, then serve API and UI with uvicorn (one
-    process, one loaded model); other sanad processes send their work here (index/owner.py)."""
+    process, one loaded model); other sanad processes send their work here (index/owner.py).
+
+    Bound to another address than loopback, it refuses to start open: it needs users or
+    SANAD_API_TOKEN."""
+    if host not in LOOPBACK and not engine.settings.api_token and not engine.accounts.has_users():
+        raise StoreError(
+            f"refusing to serve on {host} with no users and no SANAD_API_TOKEN: anyone who "
+            "reaches it could read and change everything. Add an admin (`sanad users add NAME "
+            "--role admin --password-stdin`), set SANAD_API_TOKEN, or serve on 127.0.0.1"
+        )
     key = ""
     if not engine.settings.chroma_url:  # embedded Chroma: this process owns the directory
         data_dir = engine.settings.data_dir

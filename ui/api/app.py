@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,21 +27,26 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import iterate_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.access import Access, Forbidden
+from assistant.accounts import AccountError
 from assistant.citations import (
     Answer,
     CitationContext,
     CitationNotFound,
     Passage,
-    lookup,
     shown,
 )
 from assistant.engine import Engine, StoreUnavailable
 from index.formats.base import SkipFile
 from index.library import DocumentNotFound
 from index.pipeline import IngestReport
+from index.provenance import DEFAULT_COLLECTION
 from index.store import DocRecord, is_store_failure
+from ui.api.admin import admin_routes, check_writable
+from ui.api.callers import Callers
 from ui.api.errors import (
     ERRORS,
+    FORBIDDEN,
     NOT_FOUND,
     STATUS_CODES,
     ApiError,
@@ -98,6 +103,7 @@ class DocumentSummary(BaseModel):
     published: str | None
     pages: int | None = Field(description="Page count (PDF), else null.")
     n_chunks: int
+    collection: str = Field(description="The collection the document belongs to.")
 
     @classmethod
     def of(cls, doc: DocRecord) -> DocumentSummary:
@@ -153,6 +159,7 @@ class IngestRequest(BaseModel):
     urls: list[Text] = Field([], description="Web pages to fetch and ingest.")
     feeds: list[Text] = Field([], description="RSS/Atom feeds whose new items to ingest.")
     sync: bool = Field(False, description="Also remove documents whose files are gone.")
+    collection: str = Field(DEFAULT_COLLECTION, description="The collection to ingest into.")
 
     @model_validator(mode="after")
     def _something(self) -> IngestRequest:
@@ -276,7 +283,8 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     settings = engine.settings
     guard = StoreGuard(engine)
 
-    mcp, mcp_running = mcp_route(engine, (settings.api_token, local_key))
+    callers = Callers(engine.accounts, settings.api_token, local_key)
+    mcp, mcp_running = mcp_route(engine, (settings.api_token, local_key), callers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -293,6 +301,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = engine
+    app.state.callers = callers
     failures = Failures(settings.login_attempts, settings.login_window_s)
     app.state.login_failures = failures
     app.add_middleware(LoginThrottle, failures=failures)
@@ -348,25 +357,13 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             and hmac.compare_digest(credentials.credentials.encode(), local_key.encode())
         )
 
-    async def require_token(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
-    ) -> None:
-        """Check the bearer token when SANAD_API_TOKEN is set (the local key also passes)."""
-        token = settings.api_token
-        if not token or is_local(credentials):
-            return
-        challenge = {"WWW-Authenticate": "Bearer"}
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise ApiError(
-                401,
-                "unauthorized",
-                "missing bearer token (Authorization: Bearer <token>)",
-                challenge,
-            )
-        if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
-            raise ApiError(401, "unauthorized", "wrong bearer token", challenge)
+    async def caller(request: Request) -> Access:
+        """The caller's rights (ui/api/callers.py): 401 without valid credentials."""
+        return callers.resolve(request)
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(require_token)], responses=ERRORS)
+    Caller = Annotated[Access, Depends(caller)]
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(caller)], responses=ERRORS)
 
     # -- ask --
     @api.post(
@@ -381,9 +378,9 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             },
         },
     )
-    async def ask(body: AskRequest) -> Any:
+    async def ask(body: AskRequest, access: Caller) -> Any:
         """Answer a question with citations (JSON, or server-sent events when stream is true)."""
-        args = (body.question, body.conversation_id, body.filters())
+        args = (body.question, body.conversation_id, body.filters(), (), access)
         if not body.stream:
             answer = await guard.answer(*args)
             return JSONResponse(answer.model_dump(mode="json"))
@@ -418,22 +415,22 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             yield _sse("error", error_body("internal_error", "the answer failed midway"))
 
     @api.post("/search", response_model=SearchResult)
-    async def search(body: SearchRequest) -> SearchResult:
+    async def search(body: SearchRequest, access: Caller) -> SearchResult:
         """The best passages for a question (hybrid, language-fair retrieval), no answer."""
         filters = body.filters()
         try:
-            hits = await guard.call(lambda: engine.search(body.question, body.k, filters))
+            hits = await guard.call(lambda: engine.search(body.question, body.k, filters, access))
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
         return SearchResult(passages=[Passage.of_chunk(h.chunk, h.score) for h in hits])
 
     # -- citations, documents --
     @api.get("/citations/{citation_id:path}", response_model=CitationContext, responses=NOT_FOUND)
-    async def citation(citation_id: str) -> Any:
+    async def citation(citation_id: str, access: Caller) -> Any:
         """A citation's quote, its document's metadata and the text around it."""
 
         def find() -> CitationContext:
-            return lookup(engine.store, citation_id)
+            return engine.citation(citation_id, access)
 
         try:
             found = await guard.call(find)
@@ -445,16 +442,18 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     async def documents(
         offset: Annotated[int, Query(ge=0, description="Skip this many documents.")] = 0,
         limit: Annotated[int, Query(ge=1, le=500, description="Return at most this many.")] = 50,
+        *,
+        access: Caller,
     ) -> DocumentPage:
-        """The ingested documents, ordered by source, one page at a time."""
-        docs = await guard.call(lambda: engine.store.documents_by_source())
+        """The ingested documents the caller may read, by source, one page at a time."""
+        docs = await guard.call(lambda: engine.documents(access))
         page = [DocumentSummary.of(d) for d in docs[offset : offset + limit]]
         return DocumentPage(total=len(docs), offset=offset, limit=limit, documents=page)
 
     @api.get("/documents/{doc_id}", response_model=DocumentText, responses=NOT_FOUND)
-    async def document(doc_id: str) -> DocumentText:
+    async def document(doc_id: str, access: Caller) -> DocumentText:
         """One document's metadata and full original text."""
-        found = await guard.call(lambda: engine.store.document(doc_id))
+        found = await guard.call(lambda: engine.document(doc_id, access))
         if found is None:
             raise ApiError(404, "not_found", f"no document {doc_id} in the index")
         doc, text = found
@@ -464,27 +463,45 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             page_starts=list(doc.origin.pages.starts),
         )
 
-    @api.post("/documents", response_model=UploadResult)
+    @api.post("/documents", response_model=UploadResult, responses=FORBIDDEN)
     async def upload(
         files: Annotated[
             list[UploadFile], File(description="Files to ingest (.txt .md .html .pdf .docx).")
         ],
+        access: Caller,
+        collection: Annotated[
+            str, Form(description="The collection to add them to (the caller must write it).")
+        ] = DEFAULT_COLLECTION,
     ) -> UploadResult:
         """Upload and ingest files; each gets a result (skipped ones with the reason)."""
+        check_writable(collection, access)
         streams = [(f.filename or "", f.file) for f in files]
-        results, report = await guard.call(lambda: engine.library.upload(streams))
+        results, report = await guard.call(
+            lambda: engine.library.upload(streams, collection=collection)
+        )
         return UploadResult(
             files=[UploadedFile(**dataclasses.asdict(r)) for r in results],
             summary=report.summary(),
         )
 
-    @api.delete("/documents/{doc_id}", response_model=DocumentSummary, responses=NOT_FOUND)
-    async def delete_document(doc_id: str) -> DocumentSummary:
+    @api.delete(
+        "/documents/{doc_id}",
+        response_model=DocumentSummary,
+        responses={**NOT_FOUND, **FORBIDDEN},
+    )
+    async def delete_document(doc_id: str, access: Caller) -> DocumentSummary:
         """Delete a document: gone from Chroma and from every process's search at once."""
+
+        def delete() -> DocRecord:
+            engine.writable(doc_id, access)
+            return engine.library.delete(doc_id)
+
         try:
-            record = await guard.call(lambda: engine.library.delete(doc_id))
+            record = await guard.call(delete)
         except DocumentNotFound as exc:
             raise ApiError(404, "not_found", str(exc)) from exc
+        except Forbidden as exc:
+            raise ApiError(403, "forbidden", str(exc)) from exc
         return DocumentSummary.of(record)
 
     @api.post(
@@ -492,44 +509,64 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         response_model=IngestResult,
         responses={
             **NOT_FOUND,
+            **FORBIDDEN,
             409: {"model": ErrorResponse, "description": "Its file or page cannot be read"},
         },
     )
-    async def reindex_document(doc_id: str) -> IngestResult:
+    async def reindex_document(doc_id: str, access: Caller) -> IngestResult:
         """Read a document's file or page again and embed it anew."""
+
+        def reindex() -> IngestReport:
+            engine.writable(doc_id, access)
+            return engine.library.reindex(doc_id)
+
         try:
-            report = await guard.call(lambda: engine.library.reindex(doc_id))
+            report = await guard.call(reindex)
         except DocumentNotFound as exc:
             raise ApiError(404, "not_found", str(exc)) from exc
+        except Forbidden as exc:
+            raise ApiError(403, "forbidden", str(exc)) from exc
         except SkipFile as exc:
             raise ApiError(409, "conflict", f"cannot re-index {doc_id}: {exc.reason}") from exc
         return IngestResult(**dataclasses.asdict(report), summary=report.summary())
 
-    workspace_routes(api, engine)
-    app.include_router(completion_routes(engine, guard, require_token))
+    workspace_routes(api, engine, caller)
+    admin_routes(api, engine, caller)
+    app.include_router(completion_routes(engine, guard, caller))
     app.router.routes.append(mcp)
 
     # -- ingest (admin) --
     @api.post(
         "/ingest",
         response_model=IngestResult,
-        responses={403: {"model": ErrorResponse, "description": "No API token configured"}},
+        responses={
+            403: {
+                "model": ErrorResponse,
+                "description": "Not an admin, or no API token configured",
+            }
+        },
     )
     async def ingest(
         body: IngestRequest,
+        access: Caller,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
     ) -> IngestResult:
         """Ingest files or folders on the server below SANAD_INGEST_ROOTS, web pages and feeds
-        (needs SANAD_API_TOKEN to be set). A sanad process on this data directory (its local
-        key) may ingest any path, as it could itself."""
+        (an admin's key, or SANAD_API_TOKEN). A sanad process on this data directory (its
+        local key) may ingest any path, as it could itself."""
         local = is_local(credentials)
-        if not (settings.api_token or local):
+        if not (local or (access.is_admin and (settings.api_token or access.user))):
             raise ApiError(
                 403,
                 "forbidden",
-                "ingestion over the API is disabled: set SANAD_API_TOKEN on the server and "
-                "send it as a bearer token (or run `sanad ingest` on the server)",
+                "ingestion over the API needs an admin: set SANAD_API_TOKEN on the server and "
+                "send it as a bearer token, use an admin's API key (or run `sanad ingest` on "
+                "the server)",
             )
+        try:
+            engine.accounts.check_collection(body.collection)
+        except AccountError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
         roots = None if local else list(settings.ingest_root_paths)
         paths = [Path(p) for p in body.paths]
         for path in paths:  # outside the roots: refused alike, whether it exists or not
@@ -541,7 +578,13 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
 
         def run() -> IngestReport:
             return engine.library.ingest_sources(
-                paths, body.urls, body.feeds, body.sync, progress=False, within=roots
+                paths,
+                body.urls,
+                body.feeds,
+                body.sync,
+                progress=False,
+                within=roots,
+                collection=body.collection,
             )
 
         try:

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.engine import Engine
+from ui.api.callers import Callers
 from ui.api.errors import error_body
 from ui.mcp_server import build_mcp
 
@@ -20,11 +21,15 @@ MCP_PATH = "/mcp"
 
 
 class TokenGate:
-    """ASGI: pass requests whose bearer is one of the keys (none set: everything passes)."""
+    """ASGI: pass requests whose bearer is one of the keys (none set: everything passes,
+    unless `closed` says otherwise: once users exist, MCP needs an admin key)."""
 
-    def __init__(self, app: ASGIApp, keys: tuple[str, ...]) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: tuple[str, ...], closed: Callable[[], bool] = lambda: False
+    ) -> None:
         self.app = app
         self.keys = tuple(k.encode() for k in keys if k)
+        self.closed = closed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The request, or 401 with the API's error body."""
@@ -33,7 +38,7 @@ class TokenGate:
         ok = scheme.lower() == "bearer" and any(
             hmac.compare_digest(token.encode(), key) for key in self.keys
         )
-        if self.keys and not ok:
+        if (self.keys or self.closed()) and not ok:
             body = error_body("unauthorized", "missing or wrong bearer token")
             response = JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
@@ -78,8 +83,12 @@ class McpEndpoint:
 
 
 def mcp_route(
-    engine: Engine, keys: tuple[str, ...]
+    engine: Engine, keys: tuple[str, ...], callers: Callers
 ) -> tuple[Route, Callable[[], AbstractAsyncContextManager[None]]]:
-    """The /mcp route, behind the keys, and what must run around it while the app serves."""
+    """The /mcp route, behind the keys, and what must run around it while the app serves.
+
+    Its tools act as the owner of the corpus, so it takes only the admin keys, and is closed
+    once users exist (until then it is open with the rest of an open Sanad)."""
     endpoint = McpEndpoint(engine)
-    return Route(MCP_PATH, endpoint=TokenGate(endpoint, keys)), endpoint.running
+    gate = TokenGate(endpoint, keys, lambda: not callers.open)
+    return Route(MCP_PATH, endpoint=gate), endpoint.running

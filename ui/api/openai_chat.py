@@ -18,13 +18,14 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool
 
+from assistant.access import Access
 from assistant.citations import Answer
 from assistant.engine import Engine, StoreUnavailable
 from ui.api.errors import ApiError
@@ -125,10 +126,12 @@ def completion_routes(engine: Engine, guard: StoreGuard, auth: Callable[..., Any
             }
         },
     )
-    async def chat_completions(body: ChatCompletionRequest) -> Any:
+    async def chat_completions(
+        body: ChatCompletionRequest, access: Annotated[Access, Depends(auth)]
+    ) -> Any:
         """Sanad's cited answer to the last user message, as an OpenAI chat completion."""
         question, previous = body.asked()
-        args = (question, body.conversation_id, body.filters(), previous)
+        args = (question, body.conversation_id, body.filters(), previous, access)
         reply = _Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()))
         if not body.stream:
             return JSONResponse(reply.whole(await guard.answer(*args)))

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from assistant.access import Access
 from assistant.conversation import TITLE_CHARS, ConversationNotFound, ConversationSummary
 from assistant.engine import Engine
 from assistant.export import ConversationExport, conversation_export, to_markdown
@@ -74,8 +75,10 @@ def attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-def workspace_routes(api: APIRouter, engine: Engine) -> None:
-    """Add the conversation and feedback routes to the (token-guarded) /api router."""
+def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any]) -> None:
+    """Add the conversation and feedback routes to the /api router: each caller sees their
+    own conversations and feedback (an admin may list everyone's feedback)."""
+    Caller = Annotated[Access, Depends(caller)]
 
     async def known(fn: Callable[[], T]) -> T:
         """Run a sqlite call in the threadpool; an unknown conversation or turn becomes 404."""
@@ -95,15 +98,18 @@ def workspace_routes(api: APIRouter, engine: Engine) -> None:
         ] = "",
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many.")] = 0,
         limit: Annotated[int, Query(ge=1, le=500, description="Return at most this many.")] = 50,
+        *,
+        access: Caller,
     ) -> ConversationPage:
-        """The conversation history, most recently active first, optionally searched."""
-        total, page = await run_in_threadpool(engine.conversations.summaries, q, offset, limit)
+        """The caller's conversations, most recently active first, optionally searched."""
+        store = engine.conversations_of(access)
+        total, page = await run_in_threadpool(store.summaries, q, offset, limit)
         return ConversationPage(total=total, offset=offset, limit=limit, conversations=page)
 
     @api.get("/conversations/{conversation_id}", responses=NOT_FOUND)
-    async def conversation(conversation_id: str) -> dict[str, Any]:
+    async def conversation(conversation_id: str, access: Caller) -> dict[str, Any]:
         """A conversation's stored turns: answers, citations, timings and settings."""
-        store = engine.conversations
+        store = engine.conversations_of(access)
         await known(lambda: store.summary(conversation_id))
         return await run_in_threadpool(store.export, conversation_id)
 
@@ -112,10 +118,13 @@ def workspace_routes(api: APIRouter, engine: Engine) -> None:
         response_model=ConversationSummary,
         responses=NOT_FOUND,
     )
-    async def rename(conversation_id: str, body: RenameRequest) -> ConversationSummary:
+    async def rename(
+        conversation_id: str, body: RenameRequest, access: Caller
+    ) -> ConversationSummary:
         """Rename a conversation."""
+        store = engine.conversations_of(access)
         try:
-            return await known(lambda: engine.conversations.rename(conversation_id, body.title))
+            return await known(lambda: store.rename(conversation_id, body.title))
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from exc
 
@@ -124,9 +133,9 @@ def workspace_routes(api: APIRouter, engine: Engine) -> None:
         response_model=ConversationSummary,
         responses=NOT_FOUND,
     )
-    async def delete(conversation_id: str) -> ConversationSummary:
+    async def delete(conversation_id: str, access: Caller) -> ConversationSummary:
         """Delete a conversation, its turns and its feedback, for good."""
-        return await known(lambda: engine.conversations.delete(conversation_id))
+        return await known(lambda: engine.conversations_of(access).delete(conversation_id))
 
     @api.get(
         "/conversations/{conversation_id}/export",
@@ -144,20 +153,23 @@ def workspace_routes(api: APIRouter, engine: Engine) -> None:
         format: Annotated[
             Literal["md", "json"], Query(description="md (Markdown) or json.")
         ] = "json",
+        *,
+        access: Caller,
     ) -> Response:
         """Every answer with its numbered citations (quote, title, source, date, language, id)."""
-        done = await known(lambda: conversation_export(engine.conversations, conversation_id))
+        store = engine.conversations_of(access)
+        done = await known(lambda: conversation_export(store, conversation_id))
         name = f"sanad-{conversation_id}.{format}"
         if format == "md":
             return Response(to_markdown(done), media_type=MARKDOWN, headers=attachment(name))
         return JSONResponse(done.model_dump(mode="json"), headers=attachment(name))
 
     @api.post("/feedback", response_model=FeedbackRecord, status_code=201, responses=NOT_FOUND)
-    async def feedback(body: FeedbackRequest) -> FeedbackRecord:
+    async def feedback(body: FeedbackRequest, access: Caller) -> FeedbackRecord:
         """Record a verdict on an answer or one of its citations (replaces an earlier one)."""
         try:
             return await known(
-                lambda: engine.feedback.add(
+                lambda: engine.feedback_of(access).add(
                     body.conversation_id, body.turn, body.rating, body.citation_id, body.comment
                 )
             )
@@ -176,11 +188,17 @@ def workspace_routes(api: APIRouter, engine: Engine) -> None:
         format: Annotated[
             Literal["json", "jsonl"], Query(description="json, or jsonl (one record a line).")
         ] = "json",
+        *,
+        access: Caller,
     ) -> Response:
-        """Every feedback record with its question, answer, citations and settings."""
+        """The caller's feedback records (an admin's: everyone's) with their question,
+        answer, citations and settings."""
+        store, everyone = engine.feedback_of(access), access.is_admin
         if format == "jsonl":
-            body = "".join(await run_in_threadpool(list, engine.feedback.jsonl(conversation_id)))
-            return Response(body, media_type=JSONL, headers=attachment("sanad-feedback.jsonl"))
-        records = await run_in_threadpool(engine.feedback.records, conversation_id)
+            lines = await run_in_threadpool(list, store.jsonl(conversation_id, everyone))
+            return Response(
+                "".join(lines), media_type=JSONL, headers=attachment("sanad-feedback.jsonl")
+            )
+        records = await run_in_threadpool(store.records, conversation_id, everyone)
         listed = FeedbackList(total=len(records), feedback=records)
         return JSONResponse(listed.model_dump(mode="json"))

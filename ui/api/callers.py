@@ -1,0 +1,89 @@
+"""Who is calling: a bearer key, a browser session, or nobody; and what they may do.
+
+- A bearer is the admin token (SANAD_API_TOKEN), the key of a sanad process on this data
+  directory, or a user's API key. A wrong one is a 401 (counted by the login throttle).
+- A browser session is the `sanad_session` cookie (HttpOnly, SameSite=Lax) set by POST /login;
+  a state-changing request with it must echo the session's CSRF token in `X-CSRF-Token` (the
+  page reads it from the `sanad_csrf` cookie): another site's form cannot.
+- Nobody: the single user of an open Sanad (no users, no token), or a 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from assistant.access import OWNER, Access
+from assistant.accounts import AccountError, Accounts
+from ui.api.errors import ApiError
+
+SESSION_COOKIE = "sanad_session"
+CSRF_COOKIE = "sanad_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+class Callers:
+    """Resolves a request to the caller's Access (or raises the ApiError to answer)."""
+
+    def __init__(self, accounts: Accounts, api_token: str, local_key: str = "") -> None:
+        self.accounts = accounts
+        self._admin_keys = tuple(k.encode() for k in (api_token, local_key) if k)
+        self.api_token = api_token
+
+    @property
+    def open(self) -> bool:
+        """Whether anyone who reaches the server is its single user (no token, no users)."""
+        return not self.api_token and not self.accounts.has_users()
+
+    def is_admin_key(self, secret: str) -> bool:
+        """Whether the bearer is SANAD_API_TOKEN or the local processes' key."""
+        given = secret.encode()
+        return any(hmac.compare_digest(given, key) for key in self._admin_keys)
+
+    def bearer(self, secret: str) -> Access | None:
+        """The rights a bearer key carries, or None for no valid key."""
+        if self.is_admin_key(secret):
+            return OWNER
+        return self.accounts.key_access(secret)
+
+    def session_access(self, request: Request) -> Access | None:
+        """The signed-in browser's rights (None: no live session)."""
+        session = self.accounts.session(request.cookies.get(SESSION_COOKIE, ""))
+        if session is None:
+            return None
+        try:
+            return self.accounts.access(session.user)
+        except AccountError:
+            return None
+
+    def resolve(self, request: Request) -> Access:
+        """The caller's rights; ApiError 401 (no or wrong credentials) or 403 (CSRF)."""
+        header = request.headers.get("authorization", "")
+        if header:
+            scheme, _, secret = header.partition(" ")
+            access = self.bearer(secret.strip()) if scheme.lower() == "bearer" else None
+            if access is None:
+                raise ApiError(401, "unauthorized", "wrong bearer token or API key", _CHALLENGE)
+            return access
+        token = request.cookies.get(SESSION_COOKIE, "")
+        session = self.accounts.session(token) if token else None
+        if session is not None:
+            if request.method not in SAFE_METHODS:
+                echoed = request.headers.get(CSRF_HEADER, "")
+                if not hmac.compare_digest(echoed.encode(), session.csrf.encode()):
+                    raise ApiError(403, "forbidden", "missing or wrong X-CSRF-Token header")
+            try:
+                return self.accounts.access(session.user)
+            except AccountError as exc:
+                raise ApiError(401, "unauthorized", str(exc), _CHALLENGE) from exc
+        if self.open:
+            return OWNER
+        raise ApiError(
+            401,
+            "unauthorized",
+            "missing credentials (Authorization: Bearer <API key>, or log in at /login)",
+            _CHALLENGE,
+        )
