@@ -81,6 +81,26 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS collections (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS grants (
+    collection TEXT NOT NULL REFERENCES collections(name),
+    user TEXT NOT NULL REFERENCES users(name),
+    permission TEXT NOT NULL, PRIMARY KEY (collection, user));
+CREATE TABLE IF NOT EXISTS keys (
+    id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
+    digest TEXT NOT NULL UNIQUE, created REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS sessions (
+    digest TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
+    csrf TEXT NOT NULL, expires REAL NOT NULL);
+
+"""
+
+
 class Accounts:
     """The accounts database (`accounts.sqlite3`); safe across threads and processes."""
 
@@ -93,25 +113,8 @@ class Accounts:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._lock = threading.Lock()
         with self._write() as db:
-            db.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS users (
-                    name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL,
-                    disabled INTEGER NOT NULL DEFAULT 0);
-                CREATE TABLE IF NOT EXISTS collections (name TEXT PRIMARY KEY);
-                CREATE TABLE IF NOT EXISTS grants (
-                    collection TEXT NOT NULL REFERENCES collections(name),
-                    user TEXT NOT NULL REFERENCES users(name),
-                    permission TEXT NOT NULL, PRIMARY KEY (collection, user));
-                CREATE TABLE IF NOT EXISTS keys (
-                    id TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
-                    digest TEXT NOT NULL UNIQUE, created REAL NOT NULL,
-                    revoked INTEGER NOT NULL DEFAULT 0);
-                CREATE TABLE IF NOT EXISTS sessions (
-                    digest TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
-                    csrf TEXT NOT NULL, expires REAL NOT NULL);
-                """
-            )
+            for table in _SCHEMA.split(";")[:-1]:  # executescript would commit midway
+                db.execute(table)
             db.execute("INSERT OR IGNORE INTO collections VALUES (?)", (DEFAULT_COLLECTION,))
 
     @contextmanager

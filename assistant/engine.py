@@ -31,7 +31,15 @@ from index.filters import Filters
 from index.library import DocumentNotFound, IngestOptions, Library
 from index.models import DEFAULT_MODEL_NAME
 from index.pipeline import IngestReport
-from index.store import DocRecord, Store, StoreError, is_store_failure, open_client
+from index.store import (
+    DocRecord,
+    Store,
+    StoreError,
+    check_data_dir,
+    is_store_failure,
+    mark_data_dir,
+    open_client,
+)
 
 log = logging.getLogger("sanad.engine")
 T = TypeVar("T")
@@ -204,6 +212,8 @@ class Engine:
     @cached_property
     def accounts(self) -> Accounts:
         """Users, keys, collections and grants (sqlite in the data directory)."""
+        check_data_dir(self.settings.data_dir)  # never in another program's folder
+        mark_data_dir(self.settings.data_dir)
         return Accounts(self.settings.data_dir / "accounts.sqlite3", self.settings.session_hours)
 
     # --- what a caller may see --------------------------------------------------------

@@ -145,8 +145,13 @@ def open_client(data_dir: Path, chroma_url: str = "") -> Any:
         client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
     except Exception as exc:
         raise StoreError(f"cannot open the Chroma data in {data_dir / 'chroma'}: {exc}") from exc
-    (data_dir / MARKER).write_text(f"sanad data directory, schema {SCHEMA}\n", encoding="utf-8")
+    mark_data_dir(data_dir)
     return client
+
+
+def mark_data_dir(data_dir: Path) -> None:
+    """Mark a checked data directory as Sanad's (check_data_dir accepts it from now on)."""
+    (data_dir / MARKER).write_text(f"sanad data directory, schema {SCHEMA}\n", encoding="utf-8")
 
 
 def check_data_dir(data_dir: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from assistant.access import ROLES, Access, Role
 from assistant.accounts import AccountError, Grant, KeyInfo, UserInfo
 from assistant.engine import Engine
+from ui.api.callers import CallerAccess
 from ui.api.errors import FORBIDDEN, NOT_FOUND, ApiError
 
 
@@ -62,10 +63,9 @@ def check_writable(collection: str, access: Access) -> None:
         raise ApiError(403, "forbidden", f"no write access to collection {collection}")
 
 
-def admin_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any]) -> None:
+def admin_routes(api: APIRouter, engine: Engine) -> None:
     """GET /api/collections, and the admin routes under /api/admin."""
     accounts = engine.accounts
-    Caller = Annotated[Access, Depends(caller)]
 
     async def accounting(fn: Callable[[], Any]) -> Any:
         """Run an accounts call; its AccountError is a 404 (unknown) or a 422 (bad input)."""
@@ -78,7 +78,7 @@ def admin_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any]) -> 
             raise ApiError(status, code, str(exc)) from exc
 
     @api.get("/collections", response_model=CollectionList)
-    async def collections(access: Caller) -> CollectionList:
+    async def collections(access: CallerAccess) -> CollectionList:
         """The collections the caller may read (and write)."""
         names = await run_in_threadpool(accounts.collections)
         readable = [c for c in names if access.can_read(c)]
@@ -86,7 +86,7 @@ def admin_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any]) -> 
             collections=readable, writable=[c for c in readable if access.can_write(c)]
         )
 
-    async def admin(access: Caller) -> Access:
+    async def admin(access: CallerAccess) -> Access:
         """403 unless the caller is an admin."""
         if not access.is_admin:
             raise ApiError(403, "forbidden", "only an admin may manage users and grants")

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import iterate_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.access import Access, Forbidden
+from assistant.access import Forbidden
 from assistant.accounts import AccountError
 from assistant.citations import (
     Answer,
@@ -43,7 +43,7 @@ from index.pipeline import IngestReport
 from index.provenance import DEFAULT_COLLECTION
 from index.store import DocRecord, is_store_failure
 from ui.api.admin import admin_routes, check_writable
-from ui.api.callers import Callers
+from ui.api.callers import CallerAccess, Callers, current_access
 from ui.api.errors import (
     ERRORS,
     FORBIDDEN,
@@ -357,13 +357,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             and hmac.compare_digest(credentials.credentials.encode(), local_key.encode())
         )
 
-    async def caller(request: Request) -> Access:
-        """The caller's rights (ui/api/callers.py): 401 without valid credentials."""
-        return callers.resolve(request)
-
-    Caller = Annotated[Access, Depends(caller)]
-
-    api = APIRouter(prefix="/api", dependencies=[Depends(caller)], responses=ERRORS)
+    api = APIRouter(prefix="/api", dependencies=[Depends(current_access)], responses=ERRORS)
 
     # -- ask --
     @api.post(
@@ -378,7 +372,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             },
         },
     )
-    async def ask(body: AskRequest, access: Caller) -> Any:
+    async def ask(body: AskRequest, access: CallerAccess) -> Any:
         """Answer a question with citations (JSON, or server-sent events when stream is true)."""
         args = (body.question, body.conversation_id, body.filters(), (), access)
         if not body.stream:
@@ -415,7 +409,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             yield _sse("error", error_body("internal_error", "the answer failed midway"))
 
     @api.post("/search", response_model=SearchResult)
-    async def search(body: SearchRequest, access: Caller) -> SearchResult:
+    async def search(body: SearchRequest, access: CallerAccess) -> SearchResult:
         """The best passages for a question (hybrid, language-fair retrieval), no answer."""
         filters = body.filters()
         try:
@@ -426,7 +420,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
 
     # -- citations, documents --
     @api.get("/citations/{citation_id:path}", response_model=CitationContext, responses=NOT_FOUND)
-    async def citation(citation_id: str, access: Caller) -> Any:
+    async def citation(citation_id: str, access: CallerAccess) -> Any:
         """A citation's quote, its document's metadata and the text around it."""
 
         def find() -> CitationContext:
@@ -443,7 +437,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         offset: Annotated[int, Query(ge=0, description="Skip this many documents.")] = 0,
         limit: Annotated[int, Query(ge=1, le=500, description="Return at most this many.")] = 50,
         *,
-        access: Caller,
+        access: CallerAccess,
     ) -> DocumentPage:
         """The ingested documents the caller may read, by source, one page at a time."""
         docs = await guard.call(lambda: engine.documents(access))
@@ -451,7 +445,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         return DocumentPage(total=len(docs), offset=offset, limit=limit, documents=page)
 
     @api.get("/documents/{doc_id}", response_model=DocumentText, responses=NOT_FOUND)
-    async def document(doc_id: str, access: Caller) -> DocumentText:
+    async def document(doc_id: str, access: CallerAccess) -> DocumentText:
         """One document's metadata and full original text."""
         found = await guard.call(lambda: engine.document(doc_id, access))
         if found is None:
@@ -468,7 +462,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         files: Annotated[
             list[UploadFile], File(description="Files to ingest (.txt .md .html .pdf .docx).")
         ],
-        access: Caller,
+        access: CallerAccess,
         collection: Annotated[
             str, Form(description="The collection to add them to (the caller must write it).")
         ] = DEFAULT_COLLECTION,
@@ -489,7 +483,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         response_model=DocumentSummary,
         responses={**NOT_FOUND, **FORBIDDEN},
     )
-    async def delete_document(doc_id: str, access: Caller) -> DocumentSummary:
+    async def delete_document(doc_id: str, access: CallerAccess) -> DocumentSummary:
         """Delete a document: gone from Chroma and from every process's search at once."""
 
         def delete() -> DocRecord:
@@ -513,7 +507,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             409: {"model": ErrorResponse, "description": "Its file or page cannot be read"},
         },
     )
-    async def reindex_document(doc_id: str, access: Caller) -> IngestResult:
+    async def reindex_document(doc_id: str, access: CallerAccess) -> IngestResult:
         """Read a document's file or page again and embed it anew."""
 
         def reindex() -> IngestReport:
@@ -530,9 +524,9 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
             raise ApiError(409, "conflict", f"cannot re-index {doc_id}: {exc.reason}") from exc
         return IngestResult(**dataclasses.asdict(report), summary=report.summary())
 
-    workspace_routes(api, engine, caller)
-    admin_routes(api, engine, caller)
-    app.include_router(completion_routes(engine, guard, caller))
+    workspace_routes(api, engine)
+    admin_routes(api, engine)
+    app.include_router(completion_routes(engine, guard))
     app.router.routes.append(mcp)
 
     # -- ingest (admin) --
@@ -548,7 +542,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     )
     async def ingest(
         body: IngestRequest,
-        access: Caller,
+        access: CallerAccess,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
     ) -> IngestResult:
         """Ingest files or folders on the server below SANAD_INGEST_ROOTS, web pages and feeds

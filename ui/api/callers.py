@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from assistant.access import OWNER, Access
 from assistant.accounts import AccountError, Accounts
@@ -87,3 +88,12 @@ class Callers:
             "missing credentials (Authorization: Bearer <API key>, or log in at /login)",
             _CHALLENGE,
         )
+
+
+async def current_access(request: Request) -> Access:
+    """The FastAPI dependency: the caller's rights, by the app's Callers."""
+    callers: Callers = request.app.state.callers
+    return callers.resolve(request)
+
+
+CallerAccess = Annotated[Access, Depends(current_access)]

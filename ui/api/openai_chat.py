@@ -17,17 +17,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Literal
+from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool
 
-from assistant.access import Access
 from assistant.citations import Answer
 from assistant.engine import Engine, StoreUnavailable
+from ui.api.callers import CallerAccess, current_access
 from ui.api.errors import ApiError
 from ui.api.filter_fields import FilterFields
 from ui.api.guard import StoreGuard
@@ -104,10 +104,10 @@ class ChatCompletionRequest(FilterFields):
         return users[-1], [u for u in users[:-1] if u.strip()]
 
 
-def completion_routes(engine: Engine, guard: StoreGuard, auth: Callable[..., Any]) -> APIRouter:
+def completion_routes(engine: Engine, guard: StoreGuard) -> APIRouter:
     """GET /v1/models and POST /v1/chat/completions, behind the API's authentication."""
     router = APIRouter(
-        prefix="/v1", dependencies=[Depends(auth)], tags=["openai"], responses=ERRORS
+        prefix="/v1", dependencies=[Depends(current_access)], tags=["openai"], responses=ERRORS
     )
 
     @router.get("/models")
@@ -126,9 +126,7 @@ def completion_routes(engine: Engine, guard: StoreGuard, auth: Callable[..., Any
             }
         },
     )
-    async def chat_completions(
-        body: ChatCompletionRequest, access: Annotated[Access, Depends(auth)]
-    ) -> Any:
+    async def chat_completions(body: ChatCompletionRequest, access: CallerAccess) -> Any:
         """Sanad's cited answer to the last user message, as an OpenAI chat completion."""
         question, previous = body.asked()
         args = (question, body.conversation_id, body.filters(), previous, access)

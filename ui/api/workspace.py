@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from assistant.access import Access
 from assistant.conversation import TITLE_CHARS, ConversationNotFound, ConversationSummary
 from assistant.engine import Engine
 from assistant.export import ConversationExport, conversation_export, to_markdown
 from assistant.feedback import COMMENT_CHARS, FeedbackRecord, TurnNotFound
+from ui.api.callers import CallerAccess
 from ui.api.errors import NOT_FOUND, ApiError
 from ui.api.text import Text
 
@@ -75,10 +75,9 @@ def attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any]) -> None:
+def workspace_routes(api: APIRouter, engine: Engine) -> None:
     """Add the conversation and feedback routes to the /api router: each caller sees their
     own conversations and feedback (an admin may list everyone's feedback)."""
-    Caller = Annotated[Access, Depends(caller)]
 
     async def known(fn: Callable[[], T]) -> T:
         """Run a sqlite call in the threadpool; an unknown conversation or turn becomes 404."""
@@ -99,7 +98,7 @@ def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any])
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many.")] = 0,
         limit: Annotated[int, Query(ge=1, le=500, description="Return at most this many.")] = 50,
         *,
-        access: Caller,
+        access: CallerAccess,
     ) -> ConversationPage:
         """The caller's conversations, most recently active first, optionally searched."""
         store = engine.conversations_of(access)
@@ -107,7 +106,7 @@ def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any])
         return ConversationPage(total=total, offset=offset, limit=limit, conversations=page)
 
     @api.get("/conversations/{conversation_id}", responses=NOT_FOUND)
-    async def conversation(conversation_id: str, access: Caller) -> dict[str, Any]:
+    async def conversation(conversation_id: str, access: CallerAccess) -> dict[str, Any]:
         """A conversation's stored turns: answers, citations, timings and settings."""
         store = engine.conversations_of(access)
         await known(lambda: store.summary(conversation_id))
@@ -119,7 +118,7 @@ def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any])
         responses=NOT_FOUND,
     )
     async def rename(
-        conversation_id: str, body: RenameRequest, access: Caller
+        conversation_id: str, body: RenameRequest, access: CallerAccess
     ) -> ConversationSummary:
         """Rename a conversation."""
         store = engine.conversations_of(access)
@@ -133,7 +132,7 @@ def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any])
         response_model=ConversationSummary,
         responses=NOT_FOUND,
     )
-    async def delete(conversation_id: str, access: Caller) -> ConversationSummary:
+    async def delete(conversation_id: str, access: CallerAccess) -> ConversationSummary:
         """Delete a conversation, its turns and its feedback, for good."""
         return await known(lambda: engine.conversations_of(access).delete(conversation_id))
 
@@ -154,7 +153,7 @@ def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any])
             Literal["md", "json"], Query(description="md (Markdown) or json.")
         ] = "json",
         *,
-        access: Caller,
+        access: CallerAccess,
     ) -> Response:
         """Every answer with its numbered citations (quote, title, source, date, language, id)."""
         store = engine.conversations_of(access)
@@ -165,7 +164,7 @@ def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any])
         return JSONResponse(done.model_dump(mode="json"), headers=attachment(name))
 
     @api.post("/feedback", response_model=FeedbackRecord, status_code=201, responses=NOT_FOUND)
-    async def feedback(body: FeedbackRequest, access: Caller) -> FeedbackRecord:
+    async def feedback(body: FeedbackRequest, access: CallerAccess) -> FeedbackRecord:
         """Record a verdict on an answer or one of its citations (replaces an earlier one)."""
         try:
             return await known(
@@ -189,7 +188,7 @@ def workspace_routes(api: APIRouter, engine: Engine, caller: Callable[..., Any])
             Literal["json", "jsonl"], Query(description="json, or jsonl (one record a line).")
         ] = "json",
         *,
-        access: Caller,
+        access: CallerAccess,
     ) -> Response:
         """The caller's feedback records (an admin's: everyone's) with their question,
         answer, citations and settings."""
