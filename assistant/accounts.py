@@ -7,13 +7,11 @@ secrets: only their SHA-256 is stored, and a key is shown once, when it is creat
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Literal
 
@@ -22,10 +20,10 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pydantic import BaseModel
 
 from assistant.access import ROLES, Access, Role
-from index.provenance import DEFAULT_COLLECTION
+from assistant.sqlite_tx import locked_transaction
+from index.provenance import DEFAULT_COLLECTION, checked_name
 
 Permission = Literal["read", "write"]
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _KEY_PREFIX = "sanad_"
 _HASHER = PasswordHash((Argon2Hasher(),))
 _MIN_PASSWORD = 8
@@ -73,12 +71,11 @@ def _digest(secret: str) -> str:
 
 
 def check_name(name: str, what: str) -> str:
-    """A user or collection name: lower-case letters, digits, '.', '_' and '-', 1-64."""
-    if not _NAME.match(name or ""):
-        raise AccountError(
-            f"bad {what} name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-'"
-        )
-    return name
+    """A user or collection name (index.provenance.checked_name); AccountError otherwise."""
+    try:
+        return checked_name(name, what)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from exc
 
 
 _SCHEMA = """
@@ -117,17 +114,9 @@ class Accounts:
                 db.execute(table)
             db.execute("INSERT OR IGNORE INTO collections VALUES (?)", (DEFAULT_COLLECTION,))
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction under the lock (rolled back on error)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        return locked_transaction(self._db, self._lock)
 
     def _one(self, sql: str, args: tuple = ()) -> tuple | None:
         with self._lock:

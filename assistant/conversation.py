@@ -17,13 +17,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from assistant.citations import Answer
+from assistant.sqlite_tx import locked_transaction
 from index.language import normalize_for_search
 
 FOLLOW_UP_WORDS = 8
@@ -173,17 +174,9 @@ class ConversationStore:
             )
             self._db.execute("COMMIT")
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """The connection inside one write transaction (rolled back on error), under the lock."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        return locked_transaction(self._db, self._lock)
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

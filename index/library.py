@@ -23,7 +23,7 @@ from index.feeds import Feed, FeedItem, item_document, load_feed, new_items
 from index.formats.base import SkipFile
 from index.owner import WRITE_LOCK_FILE, DataDirLock
 from index.pipeline import IngestReport, Input, ingest_inputs, path_inputs
-from index.provenance import DEFAULT_COLLECTION
+from index.provenance import DEFAULT_COLLECTION, checked_name
 from index.store import DocRecord, Store
 from index.web import FetchRules, read_url
 
@@ -98,6 +98,7 @@ class Library:
         collection: str = DEFAULT_COLLECTION,
     ) -> IngestReport:
         """The one way in: ingest the inputs into a collection under the write lock."""
+        checked_name(collection)
         options = self.options
         with self.lock:
             return ingest_inputs(
@@ -206,7 +207,9 @@ class Library:
         unreadable) leaves no trace, and an earlier upload of the same name stays as it was.
         Another collection's uploads live in their own folder (uploads/<collection>/).
         """
-        folder = UPLOADS if collection == DEFAULT_COLLECTION else f"{UPLOADS}/{collection}"
+        folder = (
+            UPLOADS if collection == DEFAULT_COLLECTION else f"{UPLOADS}/{checked_name(collection)}"
+        )
         into = self.uploads.parent / folder
         into.mkdir(parents=True, exist_ok=True)
         results: dict[int, FileResult] = {}

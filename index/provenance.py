@@ -8,6 +8,7 @@ publisher, URL, author, and its `Pages`. Chroma metadata holds no nested values,
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -44,6 +45,17 @@ class Pages:
 
 
 DEFAULT_COLLECTION = "default"  # where documents go unless a collection is named (the seeds)
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")  # collections (a folder of uploads)
+
+
+def checked_name(name: str, what: str = "collection") -> str:
+    """A collection (or user) name: 1-64 lower-case letters, digits, '.', '_' or '-', not
+    starting with a punctuation mark (never a path); ValueError otherwise."""
+    if not NAME_PATTERN.match(name or ""):
+        raise ValueError(
+            f"bad {what} name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-'"
+        )
+    return name
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 from chromadb.errors import InternalError
 from fastapi.testclient import TestClient
 
+from assistant.accounts import Accounts
 from assistant.config import Settings
 from benchmarks.served import ChromaServer, free_port
 from tests.conftest import SEEDS, local_client, make_engine
@@ -117,13 +118,14 @@ def test_documents_are_paged(client):
     docs = everything["documents"]
     assert len(docs) == 5
     summary = {"doc_id", "title", "lang", "source", "site", "url", "author", "published", "pages"}
-    assert set(docs[0]) == summary | {"n_chunks"}
+    assert set(docs[0]) == summary | {"n_chunks", "collection"}
+    assert {d["collection"] for d in docs} == {"default"}
     assert {d["lang"] for d in docs} == {"ar", "en", "id"}
     page = client.get("/api/documents", params={"offset": 1, "limit": 2}).json()
     assert page["total"] == 5 and page["documents"] == docs[1:3]
     assert client.get("/api/documents", params={"offset": 9}).json()["documents"] == []
     doc = client.get(f"/api/documents/{docs[0]['doc_id']}").json()
-    assert set(doc) == summary | {"n_chunks", "text", "page_starts"}
+    assert set(doc) == summary | {"n_chunks", "text", "page_starts", "collection"}
     for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "many"}):
         assert_error(client.get("/api/documents", params=bad), 422, "invalid_request")
 
@@ -314,7 +316,9 @@ def test_unexpected_errors_are_500_without_details(tmp_path):
         raise RuntimeError("secret internal detail")
 
     engine = SimpleNamespace(
-        settings=Settings(data_dir=tmp_path / "data"), store=SimpleNamespace(documents=boom)
+        settings=Settings(data_dir=tmp_path / "data"),
+        accounts=Accounts(tmp_path / "accounts.sqlite3"),
+        documents=lambda access: boom(),
     )
     client = local_client(create_api(engine), raise_server_exceptions=False)
     message = assert_error(client.get("/api/documents"), 500, "internal_error")

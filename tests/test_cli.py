@@ -57,6 +57,7 @@ def test_search_json_and_batch_in_input_order(cli_env, tmp_path):
         "url",
         "page",
         "summary_only",
+        "collection",
     }
     batch = tmp_path / "q.jsonl"
     questions = [

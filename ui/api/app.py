@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import iterate_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,7 +43,7 @@ from index.pipeline import IngestReport
 from index.provenance import DEFAULT_COLLECTION
 from index.store import DocRecord, is_store_failure
 from ui.api.admin import admin_routes, check_writable
-from ui.api.callers import CallerAccess, Callers, current_access
+from ui.api.callers import BEARER, CallerAccess, Callers, current_access
 from ui.api.errors import (
     ERRORS,
     FORBIDDEN,
@@ -247,11 +247,6 @@ def _app_version() -> str:
 def _sse(event: str, data: Any) -> bytes:
     """One server-sent event."""
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-BEARER = HTTPBearer(
-    auto_error=False, description="Required on every /api route when SANAD_API_TOKEN is set."
-)
 
 
 def _index_state(engine: Engine) -> IndexState | None:
@@ -468,6 +463,10 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         ] = DEFAULT_COLLECTION,
     ) -> UploadResult:
         """Upload and ingest files; each gets a result (skipped ones with the reason)."""
+        try:
+            engine.accounts.check_collection(collection)
+        except AccountError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
         check_writable(collection, access)
         streams = [(f.filename or "", f.file) for f in files]
         results, report = await guard.call(

@@ -14,6 +14,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from assistant.access import OWNER, Access
 from assistant.accounts import AccountError, Accounts
@@ -61,7 +62,12 @@ class Callers:
             return None
 
     def resolve(self, request: Request) -> Access:
-        """The caller's rights; ApiError 401 (no or wrong credentials) or 403 (CSRF)."""
+        """The caller's rights; ApiError 401 (no or wrong credentials) or 403 (CSRF).
+
+        An open Sanad ignores credentials (clients such as the openai package always send one).
+        """
+        if self.open:
+            return OWNER
         header = request.headers.get("authorization", "")
         if header:
             scheme, _, secret = header.partition(" ")
@@ -80,8 +86,6 @@ class Callers:
                 return self.accounts.access(session.user)
             except AccountError as exc:
                 raise ApiError(401, "unauthorized", str(exc), _CHALLENGE) from exc
-        if self.open:
-            return OWNER
         raise ApiError(
             401,
             "unauthorized",
@@ -90,8 +94,19 @@ class Callers:
         )
 
 
-async def current_access(request: Request) -> Access:
-    """The FastAPI dependency: the caller's rights, by the app's Callers."""
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="A user's API key, or SANAD_API_TOKEN (an admin); needed on every /api route "
+    "once users exist or a token is set.",
+)
+
+
+async def current_access(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+) -> Access:
+    """The FastAPI dependency: the caller's rights, by the app's Callers (the bearer scheme
+    is declared for the OpenAPI schema; `resolve` reads the header itself)."""
     callers: Callers = request.app.state.callers
     return callers.resolve(request)
 

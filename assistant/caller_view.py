@@ -1,0 +1,107 @@
+"""The engine as one caller sees it: what the browser app's handlers use instead of the engine.
+
+Every read goes through the caller's Access (their collections, their conversations and
+feedback), and every write through their write rights, so a handler cannot show or change
+what is not theirs by forgetting a check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+from assistant.access import Access, Forbidden
+from assistant.citations import Answer
+from assistant.config import Settings
+from assistant.conversation import ConversationStore
+from assistant.engine import Engine
+from assistant.feedback import FeedbackStore
+from index.filters import Filters
+from index.library import FileResult
+from index.pipeline import IngestReport
+from index.provenance import DEFAULT_COLLECTION
+from index.store import DocRecord
+
+
+class ReadableStore:
+    """The store's documents that the caller may read (the others do not exist here)."""
+
+    def __init__(self, engine: Engine, access: Access) -> None:
+        self._engine = engine
+        self._access = access
+
+    def documents(self, ids: Sequence[str] | None = None) -> list[DocRecord]:
+        """The readable documents (of `ids`, when given)."""
+        docs = self._engine.store.documents(ids)
+        return [d for d in docs if self._access.can_read(d.origin.collection)]
+
+    def document(self, doc_id: str) -> tuple[DocRecord, str] | None:
+        """A readable document and its text (None: unknown or not the caller's)."""
+        return self._engine.document(doc_id, self._access)
+
+
+class WritableLibrary:
+    """Uploads into the caller's collection; deletes and re-indexes of what they may write."""
+
+    def __init__(self, engine: Engine, access: Access) -> None:
+        self._engine = engine
+        self._access = access
+
+    @property
+    def collection(self) -> str | None:
+        """Where the caller's uploads go: `default` if they may write it, else the first
+        collection they may write (None: they may write none)."""
+        access = self._access
+        if access.can_write(DEFAULT_COLLECTION):
+            return DEFAULT_COLLECTION
+        return min(access.writable, default=None) if access.writable is not None else None
+
+    def upload(
+        self, files: Sequence[tuple[str, BinaryIO]], progress: bool = False
+    ) -> tuple[list[FileResult], IngestReport]:
+        """Upload into the caller's collection; Forbidden when they may write none."""
+        collection = self.collection
+        if collection is None:
+            raise Forbidden("your account may not upload: it has no collection to write")
+        return self._engine.library.upload(files, progress, collection=collection)
+
+    def delete(self, doc_id: str) -> DocRecord:
+        """Delete a document the caller may write (DocumentNotFound, Forbidden)."""
+        self._engine.writable(doc_id, self._access)
+        return self._engine.library.delete(doc_id)
+
+    def reindex(self, doc_id: str) -> IngestReport:
+        """Re-index a document the caller may write (DocumentNotFound, Forbidden)."""
+        self._engine.writable(doc_id, self._access)
+        return self._engine.library.reindex(doc_id)
+
+
+class CallerView:
+    """One caller's engine: the attributes and use cases the browser app needs."""
+
+    def __init__(self, engine: Engine, access: Access) -> None:
+        self.engine = engine
+        self.access = access
+        self.settings: Settings = engine.settings
+        self.store = ReadableStore(engine, access)
+        self.library = WritableLibrary(engine, access)
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """The caller's conversations."""
+        return self.engine.conversations_of(self.access)
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        """Feedback on the caller's conversations."""
+        return self.engine.feedback_of(self.access)
+
+    def ask_stream(
+        self, question: str, conversation_id: str | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """The engine's answer stream, from what the caller may read, in their conversation."""
+        return self.engine.ask_stream(question, conversation_id, filters, access=self.access)
+
+    def ask(self, question: str) -> Answer:
+        """The engine's answer (a new conversation of the caller)."""
+        return self.engine.ask(question, access=self.access)
