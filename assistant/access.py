@@ -50,3 +50,5 @@ class Access:
 
 
 OWNER = Access(user=None, role="admin", readable=None, writable=None)
+# No one signed in: reads and writes nothing, and its history is no one's ("-" is no user name).
+NOBODY = Access(user="-", role="reader", readable=frozenset(), writable=frozenset())

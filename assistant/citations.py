@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Literal, Self
+from typing import Any, Literal, Protocol, Self
 
 from pydantic import BaseModel, Field
 
@@ -138,8 +138,17 @@ def parse_citation_id(cid: str) -> tuple[str, int, int]:
     return match.group(1), start, end
 
 
+class DocumentLookup(Protocol):
+    """What resolving a citation needs: a document and its text by id (the Store, or a
+    caller's view of it)."""
+
+    def document(self, doc_id: str) -> tuple[DocRecord, str] | None:
+        """The document and its text, or None."""
+        ...
+
+
 def resolve(
-    store: Store, cid: str, can_read: Callable[[str], bool] = lambda collection: True
+    store: DocumentLookup, cid: str, can_read: Callable[[str], bool] = lambda collection: True
 ) -> tuple[DocRecord, str, int, int]:
     """The cited document, its text and the span, or CitationNotFound (also for a document
     of a collection the caller cannot read: to them it does not exist)."""

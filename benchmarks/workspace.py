@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.access import OWNER
+from assistant.caller_view import CallerView
 from assistant.citations import Answer
 from assistant.config import Settings
 from assistant.engine import Engine
@@ -92,7 +94,7 @@ def measure(n: int, eval_dir: Path, data: Path) -> dict:
         found = [store.summaries(w, 0, 100)[0] for w in words]
         result[f"search_{lang}_ms"] = timed(lambda it=it: store.summaries(next(it), 0, 100))
         result[f"search_{lang}_ms"]["median_hits"] = sorted(found)[len(found) // 2]
-    result["open_5_turns_ms"] = timed(lambda: stored_turns(engine, five))
+    result["open_5_turns_ms"] = timed(lambda: stored_turns(CallerView(engine, OWNER), five))
     result["export_md_5_turns_ms"] = timed(lambda: to_markdown(conversation_export(store, five)))
     result["export_json_5_turns_ms"] = timed(
         lambda: conversation_export(store, five).model_dump_json()

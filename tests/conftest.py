@@ -21,6 +21,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from assistant.access import OWNER
+from assistant.caller_view import CallerView
 from assistant.config import Settings
 from assistant.engine import Engine
 from benchmarks.pdf_pages import CHROMIUM
@@ -109,6 +111,11 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+
+
+def owner_view(engine: Engine) -> CallerView:
+    """The engine as the browser app's handlers see it for the owner of a local Sanad."""
+    return CallerView(engine, OWNER)
 
 
 def local_client(app: Any, **kwargs: Any) -> TestClient:

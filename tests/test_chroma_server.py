@@ -99,6 +99,7 @@ def test_the_chat_reports_an_outage_and_recovers_without_restart(tmp_path, embed
     import gradio as gr
 
     from ui.app import make_ask_api, make_respond
+    from ui.viewer import owner_viewer
 
     path, port = tmp_path / "chroma-server", free_port()
     server = ChromaServer(path, port).start()
@@ -106,7 +107,8 @@ def test_the_chat_reports_an_outage_and_recovers_without_restart(tmp_path, embed
     try:
         engine = make_engine(tmp_path, embedder, chroma_url=server.url)
         engine.ingest([SEEDS], progress=False)
-        respond, ask = make_respond(engine), make_ask_api(engine)
+        viewer = owner_viewer(engine)
+        respond, ask = make_respond(viewer), make_ask_api(viewer)
 
         def chat() -> dict:
             *_, done = respond(question, None, None, None)

@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 
 from assistant.engine import Engine
-from tests.conftest import local_client
+from tests.conftest import local_client, owner_view
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
 from ui.app import make_respond
 from ui.outputs import keyed
@@ -17,6 +17,7 @@ from ui.pickers import document_choices, sorted_documents
 from ui.render import render_article, render_transcript
 from ui.server import create_app
 from ui.turns import ChatTurn, stored_turns
+from ui.viewer import owner_viewer
 from ui.workspace import Workspace
 
 pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
@@ -207,26 +208,26 @@ def test_rendering_escapes_everything(ui_engine: Engine) -> None:
     _, text = ui_engine.store.document(doc.doc_id)
     start = text.index("Striking")
     end = text.index("strike.", start) + len("strike.")
-    article = render_article(ui_engine.store, f"{doc.doc_id}:{start}-{end}")
+    article = render_article(owner_view(ui_engine).store, f"{doc.doc_id}:{start}-{end}")
     assert "<script" not in article and "<img" not in article
     assert article.count("<mark>") == 1
-    assert "no document" in render_article(ui_engine.store, "0123456789abcdef:1-5")
-    assert "malformed" in render_article(ui_engine.store, '"><img src=x>')
-    assert "<img" not in render_article(ui_engine.store, '"><img src=x>')
+    assert "no document" in render_article(owner_view(ui_engine).store, "0123456789abcdef:1-5")
+    assert "malformed" in render_article(owner_view(ui_engine).store, '"><img src=x>')
+    assert "<img" not in render_article(owner_view(ui_engine).store, '"><img src=x>')
 
 
 def test_filters_restrict_languages_and_documents(ui_engine: Engine) -> None:
-    respond = make_respond(ui_engine)
+    respond = make_respond(owner_viewer(ui_engine))
     *_, done = respond(Q_EN, None, ["ar"], [])
     conversation_id = done["conversation"]
-    turns = stored_turns(ui_engine, conversation_id)
+    turns = stored_turns(owner_view(ui_engine), conversation_id)
     citations = turns[-1].answer.citations
     assert citations and {c.lang for c in citations} == {"ar"}
     assert all(f'data-cid="{c.id}"' in done["sources"] for c in citations)
     choices = dict(document_choices(sorted_documents(ui_engine.store)))
     misrata = next(doc_id for title, doc_id in choices.items() if "Misrata" in title)
     *_, done = respond(Q_INJECTION, conversation_id, [], [misrata])
-    turns = stored_turns(ui_engine, conversation_id)
+    turns = stored_turns(owner_view(ui_engine), conversation_id)
     citations = turns[-1].answer.citations
     assert done["conversation"] == conversation_id and len(turns) == 2
     assert citations and {c.doc_id for c in citations} == {misrata}
@@ -245,9 +246,9 @@ def test_handlers_update_only_the_outputs_they_name() -> None:
 
 
 def test_a_deleted_conversation_takes_its_downloads_with_it(ui_engine: Engine) -> None:
-    workspace = Workspace(ui_engine)
+    workspace = Workspace(owner_viewer(ui_engine))
     conversation_id = ui_engine.ask(Q_EN).conversation_id
-    view = workspace.view(conversation_id, "")
+    view = workspace.view(owner_view(ui_engine), conversation_id, "")
     files = [Path(view[name]["value"]) for name in ("markdown", "json")]
     assert all(f.is_file() for f in files)
     for f in files:  # Gradio serves the file itself: it keeps no copy that would outlive it

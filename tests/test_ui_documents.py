@@ -19,6 +19,7 @@ from benchmarks.pdf_pages import print_pdf
 from index.filters import Filters, facts_of
 from index.provenance import Provenance
 from index.store import DocRecord
+from tests.conftest import owner_view
 from tests.test_ui import IMG, Q_EN, SCRIPT
 from tests.ui_browser import TIMEOUT_MS, ask, screenshot
 from ui.app import make_respond
@@ -34,6 +35,7 @@ from ui.documents import (
 from ui.pickers import source_choices
 from ui.render import render_source, render_status
 from ui.turns import stored_turns
+from ui.viewer import owner_viewer
 
 pytest_plugins = ["tests.ui_browser"]  # browser, server_url, page
 PDF_NAME = "نقود-جرش.pdf"  # an Arabic file name: the stored name must be the original one
@@ -215,15 +217,15 @@ def test_upload_handlers_skip_bad_names_with_their_reason(
 
     program = tmp_path / "setup.exe"  # what Gradio hands over: a temporary path
     program.write_bytes(b"MZ")
-    result = make_upload(ui_engine)([str(program)], [], [])
+    result = make_upload(owner_viewer(ui_engine))([str(program)], [], [])
     assert result[0] == [["setup.exe", "skipped", rows[1][2]]]
     assert "1 skipped" in result[1]
     assert not list((ui_engine.settings.data_dir / "uploads").glob("*.exe"))
 
 
 def test_reindex_and_delete_report_their_outcome(ui_engine: Engine) -> None:
-    reindex = make_document_action(ui_engine, reindex_document)
-    delete = make_document_action(ui_engine, delete_document)
+    reindex = make_document_action(owner_viewer(ui_engine), reindex_document)
+    delete = make_document_action(owner_viewer(ui_engine), delete_document)
     seed = next(d for d in ui_engine.store.documents() if d.origin.source.startswith("seeds/"))
     status, hidden, rows, *_ = reindex(seed.doc_id, [], [])
     assert "Re-indexed" in status and hidden["visible"] is False
@@ -291,16 +293,16 @@ def test_source_choices_match_the_source_filter() -> None:
 
 
 def test_chat_filters_dates_and_bad_input(ui_engine: Engine) -> None:
-    respond = make_respond(ui_engine)
+    respond = make_respond(owner_viewer(ui_engine))
     day = "2019-12-08"  # only the Indonesian seed is dated that day
     *_, done = respond(Q_EN, None, [], [], [], day, day)
-    citations = stored_turns(ui_engine, done["conversation"])[-1].answer.citations
+    citations = stored_turns(owner_view(ui_engine), done["conversation"])[-1].answer.citations
     assert citations and {(c.lang, c.published) for c in citations} == {("id", day)}
     for date_from, date_to in (("2019-12-31", "2019-01-01"), ("2019-13-01", None), ("8/12", None)):
         with pytest.warns(UserWarning, match="date"):
             out = list(respond(Q_EN, None, [], [], [], date_from, date_to))
         assert out == [{}]  # a warning, and no question asked
-    _, chosen, docs, sources = refreshed(ui_engine.store, ["0" * 16], ["seeds", "gone"])
+    _, chosen, docs, sources = refreshed(owner_view(ui_engine).store, ["0" * 16], ["seeds", "gone"])
     assert docs["value"] == [] and sources["value"] == ["seeds"] and chosen["value"] is None
 
 
@@ -313,7 +315,7 @@ def test_toasts_show_titles_as_text(ui_engine: Engine, monkeypatch) -> None:
     text = f"{lure}\n\nThe ferry to Cape Varrow leaves the harbour at nine every morning.\n"
     results, _ = ui_engine.library.upload([("lure.txt", io.BytesIO(text.encode()))])
     doc_id = results[0].doc_id
-    make_document_action(ui_engine, reindex_document)(doc_id, [], [])
-    make_document_action(ui_engine, delete_document)(doc_id, [], [])
+    make_document_action(owner_viewer(ui_engine), reindex_document)(doc_id, [], [])
+    make_document_action(owner_viewer(ui_engine), delete_document)(doc_id, [], [])
     assert [m.split()[0] for m in shown] == ["Re-indexed", "Deleted"]
     assert all("&lt;img" in m and "<img" not in m and "<a " not in m for m in shown), shown

@@ -11,13 +11,15 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import Block
 
+from assistant.access import NOBODY
 from assistant.citations import Answer
 from assistant.conversation import ConversationNotFound
 from assistant.engine import Engine, StoreUnavailable
 from assistant.feedback import COMMENT_CHARS
-from ui.documents import build_documents, refreshed
+from ui.api.callers import CSRF_COOKIE
+from ui.documents import build_documents, make_refresh
 from ui.outputs import Outputs, keyed
-from ui.pickers import LANGUAGES, chat_filters, document_choices, sorted_documents, source_choices
+from ui.pickers import LANGUAGES, chat_filters
 from ui.render import (
     CLICK_JS,
     CSS,
@@ -31,7 +33,8 @@ from ui.render import (
     warning,
 )
 from ui.turns import ChatTurn, stored_turns
-from ui.workspace import HISTORY_JS, ExportFiles, Workspace, click_data, render_history
+from ui.viewer import Viewer, owner_viewer
+from ui.workspace import HISTORY_JS, ExportFiles, Workspace, click_data
 
 DEFAULT_EXAMPLES = [
     "من يدرّب قوات حفتر على حرب الشوارع؟",
@@ -45,8 +48,8 @@ DEFAULT_EXAMPLES = [
 RESPOND = ("transcript", "conversation", "sources", "timings", "question")
 
 
-def make_respond(engine: Engine) -> Callable[..., Iterator[Outputs]]:
-    """The streaming chat handler bound to an engine (outputs named as in RESPOND)."""
+def make_respond(viewer: Viewer) -> Callable[..., Iterator[Outputs]]:
+    """The streaming chat handler: the request's caller asks (outputs named as in RESPOND)."""
 
     def respond(
         question: str,
@@ -56,8 +59,10 @@ def make_respond(engine: Engine) -> Callable[..., Iterator[Outputs]]:
         sources: list[str] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        request: gr.Request | None = None,
     ) -> Iterator[Outputs]:
         """Stream the answer into the transcript, then show its sources and timings."""
+        engine = viewer(request)
         try:
             filters = chat_filters(langs, doc_ids, sources, date_from, date_to)
             stream = engine.ask_stream(question, conversation_id, filters)
@@ -91,47 +96,78 @@ def make_respond(engine: Engine) -> Callable[..., Iterator[Outputs]]:
     return respond
 
 
-def make_ask_api(engine: Engine) -> Callable[[str], dict]:
+def make_ask_api(viewer: Viewer) -> Callable[..., dict]:
     """The function behind Gradio's `/ask` endpoint."""
 
-    def ask(question: str) -> dict:
+    def ask(question: str, request: gr.Request | None = None) -> dict:
         """Answer a question; returns the Answer as a dict (text, citations, timings...)."""
         try:
-            return engine.ask(question).model_dump(mode="json")
+            return viewer(request).ask(question).model_dump(mode="json")
         except (ValueError, StoreUnavailable) as exc:
             raise gr.Error(escape(str(exc))) from exc
 
     return ask
 
 
+def make_account(viewer: Viewer) -> Callable[..., str]:
+    """The signed-in user's name and a Sign out button (nothing for a local single user)."""
+
+    def account(request: gr.Request | None = None) -> str:
+        """The account line of the request's caller."""
+        user = viewer(request).access.user
+        if request is None or not user or user == NOBODY.user:
+            return ""
+        cookies = request.cookies
+        csrf = cookies[CSRF_COOKIE] if CSRF_COOKIE in cookies else ""
+        return (
+            '<form method="post" action="/logout" class="sanad-account">'
+            f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+            f'<span dir="auto">{escape(user)}</span> '
+            '<button type="submit" id="sanad-sign-out">Sign out</button></form>'
+        )
+
+    return account
+
+
 # --- the app -----------------------------------------------------------------------------------
 def build_ui(
-    engine: Engine, examples: Sequence[str] | None = None, exports: ExportFiles | None = None
+    engine: Engine,
+    examples: Sequence[str] | None = None,
+    exports: ExportFiles | None = None,
+    viewer: Viewer | None = None,
 ) -> gr.Blocks:
     """The Gradio app: the conversations sidebar, the chat (answers, sources, the article in a
-    drawer, feedback), then the documents (`exports`: where conversation downloads go)."""
-    workspace = Workspace(engine, exports)
+    drawer, feedback), then the documents (`exports`: where conversation downloads go).
+
+    `viewer` gives each request's caller their view of the engine (default: the owner's);
+    nothing a caller may not read is in the page as built, it is filled when the page loads.
+    """
+    viewer = viewer or owner_viewer(engine)
+    workspace = Workspace(viewer, exports)
     # Gradio keeps a copy of every file it serves (exports, uploads); these copies go after an
     # hour and on restart, so a deleted conversation's download does not outlive it.
     with gr.Blocks(
         title="Sanad — news answers with exact citations", delete_cache=(600, 3600)
     ) as blocks:
         gr.Markdown("## Sanad · سند\nAnswers from the news corpus, each statement cited.")
-        sidebar = build_sidebar(engine)
+        account = gr.HTML("", elem_id="sanad-account")
+        sidebar = build_sidebar()
         with gr.Tabs():
             with gr.Tab("Chat", elem_id="sanad-chat-tab"):
-                chat = build_chat(engine, examples)
+                chat = build_chat(viewer, examples)
             with gr.Tab("Documents", elem_id="sanad-documents-tab"):
-                views = build_documents(engine, [chat.doc_filter, chat.source_filter])
+                pickers = [chat.doc_filter, chat.source_filter]
+                views = build_documents(viewer, pickers)
         wire_workspace(workspace, sidebar, chat)
-        blocks.load(lambda: refreshed(engine.store, [], []), None, views, api_visibility="private")
+        blocks.load(make_refresh(viewer), pickers, views, api_visibility="private")
+        blocks.load(make_account(viewer), None, account, api_visibility="private")
         blocks.load(
             workspace.search,
             [sidebar.search, chat.conversation],
             sidebar.history,
             api_visibility="private",
         )
-        gr.api(make_ask_api(engine), api_name="ask")
+        gr.api(make_ask_api(viewer), api_name="ask")
     # Gradio runs one event per listener at a time by default; the engine is thread-safe
     # (benchmarks/load.py), so several browser users are answered side by side.
     blocks.queue(default_concurrency_limit=engine.settings.ui_concurrency)
@@ -165,7 +201,7 @@ def components_of(group: Sidebar | Chat) -> dict[str, Block]:
     }
 
 
-def build_sidebar(engine: Engine) -> Sidebar:
+def build_sidebar() -> Sidebar:
     """The sidebar: new conversation, search, the history list, and the open conversation's
     title, delete and downloads."""
     with gr.Sidebar(open=True, position="left", elem_id="sanad-sidebar"):
@@ -175,7 +211,7 @@ def build_sidebar(engine: Engine) -> Sidebar:
             show_label=False,
             elem_id="sanad-history-search",
         )
-        history = html_panel(render_history(engine, "", None), "sanad-history", HISTORY_JS)
+        history = html_panel("", "sanad-history", HISTORY_JS)  # filled when the page loads
         with gr.Group(elem_id="sanad-manage"):
             title = gr.Textbox(
                 label="Title of this conversation", elem_id="sanad-conv-title", max_lines=1
@@ -226,11 +262,10 @@ class Chat:
         return components_of(self)
 
 
-def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
+def build_chat(viewer: Viewer, examples: Sequence[str] | None) -> Chat:
     """The chat tab: transcript, question, filters, sources, the article drawer, feedback."""
     conversation = gr.State(None)
     pending = gr.State(None)
-    docs = sorted_documents(engine.store)
     with gr.Row():
         with gr.Column(scale=3):
             transcript = html_panel(
@@ -274,14 +309,14 @@ def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
                     elem_id="sanad-langs",
                 )
                 doc_filter = gr.Dropdown(
-                    choices=document_choices(docs),
+                    choices=[],
                     multiselect=True,
                     label="Documents (empty = all)",
                     elem_id="sanad-docs",
                 )
             with gr.Row():
                 source_filter = gr.Dropdown(
-                    choices=source_choices(docs),
+                    choices=[],
                     multiselect=True,
                     label="Sources (empty = all)",
                     elem_id="sanad-source-filter",
@@ -304,16 +339,16 @@ def build_chat(engine: Engine, examples: Sequence[str] | None) -> Chat:
         "question": question,
     }
     inputs = [question, conversation, langs, doc_filter, source_filter, date_from, date_to]
-    respond, outputs = keyed(make_respond(engine), named, RESPOND)
+    respond, outputs = keyed(make_respond(viewer), named, RESPOND)
     answered = [
         event(respond, inputs, outputs, api_visibility="private")
         for event in (question.submit, ask.click)
     ]
 
-    def open_citation(evt: gr.EventData) -> Any:
+    def open_citation(evt: gr.EventData, request: gr.Request | None = None) -> Any:
         """Show the article of the clicked marker or source in the drawer."""
         cid = click_data(evt).get("cid")
-        return render_article(engine.store, str(cid)) if cid else gr.skip()
+        return render_article(viewer(request).store, str(cid)) if cid else gr.skip()
 
     for panel in (transcript, sources):
         panel.click(open_citation, None, article, api_visibility="private")

@@ -14,13 +14,15 @@ from typing import Any, BinaryIO
 
 import gradio as gr
 
-from assistant.engine import Engine
+from assistant.access import Forbidden
+from assistant.caller_view import ReadableStore, WritableLibrary
 from index.documents import SUPPORTED_SUFFIXES
 from index.formats.base import SkipFile
-from index.library import DocumentNotFound, Library
-from index.store import DocRecord, Store
+from index.library import DocumentNotFound
+from index.store import DocRecord
 from ui.pickers import document_choices, document_label, sorted_documents, source_choices
 from ui.render import html_panel, info, render_status, warning
+from ui.viewer import Viewer
 
 DOC_COLUMNS = ["title", "source", "site", "published", "language", "pages", "chunks", "doc_id"]
 DOC_TYPES = ["str", "str", "str", "str", "str", "str", "number", "str"]
@@ -46,7 +48,7 @@ def document_rows(docs: Sequence[DocRecord]) -> list[list[Any]]:
 
 
 def refreshed(
-    store: Store, doc_filter: Sequence[str] | None, source_filter: Sequence[str] | None
+    store: ReadableStore, doc_filter: Sequence[str] | None, source_filter: Sequence[str] | None
 ) -> tuple[Any, ...]:
     """The table, the document to manage and the chat's pickers, after the corpus changed.
 
@@ -63,8 +65,22 @@ def refreshed(
     )
 
 
+def make_refresh(viewer: Viewer) -> Callable[..., tuple[Any, ...]]:
+    """The handler that refreshes the table and pickers (also run when the page loads)."""
+
+    def refresh(
+        doc_filter: list[str] | None,
+        source_filter: list[str] | None,
+        request: gr.Request | None = None,
+    ) -> tuple[Any, ...]:
+        """The views with what the caller may read now."""
+        return refreshed(viewer(request).store, doc_filter, source_filter)
+
+    return refresh
+
+
 def upload_rows(
-    library: Library, files: Sequence[tuple[str, BinaryIO]], progress: bool = False
+    library: WritableLibrary, files: Sequence[tuple[str, BinaryIO]], progress: bool = False
 ) -> tuple[list[list[str]], str]:
     """Ingest uploaded (name, stream) pairs: one (file, status, reason) row each, and a summary."""
     results, _ = library.upload(files, progress=progress)
@@ -73,30 +89,36 @@ def upload_rows(
     return [[r.name, r.status, r.reason or ""] for r in results], f"Upload: {summary}."
 
 
-def make_upload(engine: Engine) -> Callable[..., tuple[Any, ...]]:
-    """The Upload button's handler bound to an engine."""
+def make_upload(viewer: Viewer) -> Callable[..., tuple[Any, ...]]:
+    """The Upload button's handler: into the caller's collection (see WritableLibrary)."""
 
     def upload(
         paths: list[str] | None,
         doc_filter: list[str] | None,
         source_filter: list[str] | None,
+        request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
         """Ingest the chosen files under their own names; show the results, refresh the views."""
         if not paths:
             warning("Choose one or more files first.")
             return (gr.skip(),) * 7
-        with ExitStack() as stack:  # Gradio's temporary copy keeps the file's base name
-            files = [(Path(p).name, stack.enter_context(open(p, "rb"))) for p in paths]
-            rows, summary = upload_rows(engine.library, files, progress=True)
+        view = viewer(request)
+        try:
+            with ExitStack() as stack:  # Gradio's temporary copy keeps the file's base name
+                files = [(Path(p).name, stack.enter_context(open(p, "rb"))) for p in paths]
+                rows, summary = upload_rows(view.library, files, progress=True)
+        except Forbidden as exc:
+            warning(str(exc))
+            return gr.skip(), render_status(str(exc)), None, *(gr.skip(),) * 4
         info(summary)
         status = render_status(summary)
-        return rows, status, None, *refreshed(engine.store, doc_filter, source_filter)
+        return rows, status, None, *refreshed(view.store, doc_filter, source_filter)
 
     return upload
 
 
-def chosen_document(store: Store, doc_id: str | None) -> DocRecord:
+def chosen_document(store: ReadableStore, doc_id: str | None) -> DocRecord:
     """The document chosen in the Documents tab, or DocumentNotFound."""
     if not doc_id:
         raise DocumentNotFound("Choose a document first.")
@@ -106,13 +128,13 @@ def chosen_document(store: Store, doc_id: str | None) -> DocRecord:
     return found[0]
 
 
-def make_confirm_delete(engine: Engine) -> Callable[[str | None], tuple[Any, Any]]:
+def make_confirm_delete(viewer: Viewer) -> Callable[..., tuple[Any, Any]]:
     """The Delete button's handler: asks to confirm before anything is removed."""
 
-    def confirm(doc_id: str | None) -> tuple[Any, Any]:
+    def confirm(doc_id: str | None, request: gr.Request | None = None) -> tuple[Any, Any]:
         """Name the document about to go and show the "Confirm delete" button."""
         try:
-            doc = chosen_document(engine.store, doc_id)
+            doc = chosen_document(viewer(request).store, doc_id)
         except DocumentNotFound as exc:
             warning(str(exc))
             return render_status(str(exc)), gr.update(visible=False)
@@ -123,34 +145,38 @@ def make_confirm_delete(engine: Engine) -> Callable[[str | None], tuple[Any, Any
 
 
 def make_document_action(
-    engine: Engine, action: Callable[[Library, DocRecord], str]
+    viewer: Viewer, action: Callable[[WritableLibrary, DocRecord], str]
 ) -> Callable[..., tuple[Any, ...]]:
     """A handler running `action` (delete, re-index) on the chosen document."""
 
     def run(
-        doc_id: str | None, doc_filter: list[str] | None, source_filter: list[str] | None
+        doc_id: str | None,
+        doc_filter: list[str] | None,
+        source_filter: list[str] | None,
+        request: gr.Request | None = None,
     ) -> tuple[Any, ...]:
         """Run the action; show its outcome, hide the delete confirmation, refresh the views."""
+        view = viewer(request)
         try:
-            message = action(engine.library, chosen_document(engine.store, doc_id))
-        except (DocumentNotFound, SkipFile) as exc:
+            message = action(view.library, chosen_document(view.store, doc_id))
+        except (DocumentNotFound, SkipFile, Forbidden) as exc:
             message = str(exc)
             warning(message)
         else:
             info(message)
         hidden = gr.update(visible=False)
-        return render_status(message), hidden, *refreshed(engine.store, doc_filter, source_filter)
+        return render_status(message), hidden, *refreshed(view.store, doc_filter, source_filter)
 
     return run
 
 
-def delete_document(library: Library, doc: DocRecord) -> str:
+def delete_document(library: WritableLibrary, doc: DocRecord) -> str:
     """Delete a document from the index; returns the outcome line."""
     library.delete(doc.doc_id)
     return f"Deleted {document_label(doc)}."
 
 
-def reindex_document(library: Library, doc: DocRecord) -> str:
+def reindex_document(library: WritableLibrary, doc: DocRecord) -> str:
     """Read and embed a document again; returns the outcome line."""
     try:
         report = library.reindex(doc.doc_id)
@@ -159,11 +185,11 @@ def reindex_document(library: Library, doc: DocRecord) -> str:
     return f"Re-indexed {document_label(doc)}: {report.summary()}"
 
 
-def build_documents(engine: Engine, pickers: list[gr.Dropdown]) -> list[gr.Component]:
-    """The documents tab; returns what `refreshed` updates (table, chosen document, pickers)."""
-    docs = sorted_documents(engine.store)
+def build_documents(viewer: Viewer, pickers: list[gr.Dropdown]) -> list[gr.Component]:
+    """The documents tab; returns what `refreshed` updates (table, chosen document, pickers).
+    It is filled when the page loads, with what the signed-in caller may read."""
     table = gr.Dataframe(
-        document_rows(docs),
+        [],
         headers=DOC_COLUMNS,
         datatype=DOC_TYPES,
         column_widths=DOC_WIDTHS,
@@ -191,7 +217,7 @@ def build_documents(engine: Engine, pickers: list[gr.Dropdown]) -> list[gr.Compo
     )
     with gr.Row():
         chosen = gr.Dropdown(
-            choices=document_choices(docs, with_source=True),
+            choices=[],
             label="Document",
             elem_id="sanad-doc-choice",
             scale=4,
@@ -209,20 +235,18 @@ def build_documents(engine: Engine, pickers: list[gr.Dropdown]) -> list[gr.Compo
 
     views = [table, chosen, *pickers]
     upload.click(
-        make_upload(engine),
+        make_upload(viewer),
         [files, *pickers],
         [results, status, files, *views],
         api_visibility="private",
         show_progress_on=results,
     )
-    refresh.click(
-        lambda *picked: refreshed(engine.store, *picked), pickers, views, api_visibility="private"
-    )
-    delete.click(make_confirm_delete(engine), chosen, [status, confirm], api_visibility="private")
+    refresh.click(make_refresh(viewer), pickers, views, api_visibility="private")
+    delete.click(make_confirm_delete(viewer), chosen, [status, confirm], api_visibility="private")
     chosen.change(lambda: gr.update(visible=False), None, confirm, api_visibility="private")
     for button, action in ((confirm, delete_document), (reindex, reindex_document)):
         button.click(
-            make_document_action(engine, action),
+            make_document_action(viewer, action),
             [chosen, *pickers],
             [status, confirm, *views],
             api_visibility="private",

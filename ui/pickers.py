@@ -6,9 +6,10 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
+from assistant.caller_view import ReadableStore
 from index.filters import Filters, host_of
 from index.language import LANGS
-from index.store import DocRecord, Store
+from index.store import DocRecord
 
 LANGUAGES = list(zip(("العربية (ar)", "English (en)", "Indonesia (id)"), LANGS, strict=True))
 TITLE_CHARS = 90
@@ -16,8 +17,8 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # --- filters and document pickers --------------------------------------------------------------
-def sorted_documents(store: Store) -> list[DocRecord]:
-    """Every stored document, sorted by title."""
+def sorted_documents(store: ReadableStore) -> list[DocRecord]:
+    """Every document the caller may read, sorted by title."""
     return sorted(store.documents(), key=lambda d: (d.origin.title.casefold(), d.doc_id))
 
 

@@ -18,9 +18,15 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from assistant.citations import MARKER_RUN, Answer, Citation, CitationNotFound, resolve
+from assistant.citations import (
+    MARKER_RUN,
+    Answer,
+    Citation,
+    CitationNotFound,
+    DocumentLookup,
+    resolve,
+)
 from index.language import LANGS
-from index.store import Store
 from ui.assets import asset
 from ui.turns import ChatTurn
 
@@ -247,7 +253,7 @@ def close_button() -> str:
     )
 
 
-def render_article(store: Store, cid: str) -> str:
+def render_article(store: DocumentLookup, cid: str) -> str:
     """The cited article in the drawer with the quoted span highlighted, or why it cannot be
     shown."""
     try:

@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
+from assistant.caller_view import CallerView
 from assistant.engine import Engine
 from index.chunking import token_count
 from index.language import ngram_identifier
@@ -24,6 +25,7 @@ from ui.api.app import create_api
 from ui.api.callers import Callers
 from ui.api.login import login_routes
 from ui.app import build_ui
+from ui.viewer import Viewer
 from ui.workspace import ExportFiles
 
 log = logging.getLogger("sanad.server")
@@ -45,16 +47,20 @@ def token_auth(token: str) -> Callable[[str, str], bool] | None:
 
 
 def browser_user(callers: Callers) -> Callable[[Request], str | None]:
-    """Gradio's auth dependency once users exist: the signed-in admin's name (None: no
-    session, or a user whose rights the browser app cannot yet keep to their collections)."""
+    """Gradio's auth dependency: the signed-in user's name (None: no live session)."""
 
     def user(request: Request) -> str | None:
         if callers.open:
             return OPEN_USER
         access = callers.session_access(request)
-        return access.user if access is not None and access.is_admin else None
+        return access.user if access is not None else None
 
     return user
+
+
+def browser_viewer(engine: Engine, callers: Callers) -> Viewer:
+    """Each Gradio request's caller, by the name the auth dependency gave it."""
+    return lambda request: CallerView(engine, callers.named(request.username if request else None))
 
 
 def create_app(engine: Engine, local_key: str = "") -> FastAPI:
@@ -74,8 +80,8 @@ def create_app(engine: Engine, local_key: str = "") -> FastAPI:
                 return RedirectResponse("/login", status_code=303)
         return await call_next(request)
 
-    exports = ExportFiles(engine)
-    blocks = build_ui(engine, exports=exports)
+    exports = ExportFiles()
+    blocks = build_ui(engine, exports=exports, viewer=browser_viewer(engine, callers))
     login: dict[str, Any] = (
         {
             "auth": token_auth(engine.settings.api_token),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.caller_view import CallerView
 from assistant.citations import Answer
-from assistant.engine import Engine
 from assistant.feedback import FeedbackRecord
 
 
@@ -23,7 +23,7 @@ class ChatTurn:
     flagged: frozenset[str] = frozenset()
 
 
-def stored_turns(engine: Engine, conversation_id: str | None) -> list[ChatTurn]:
+def stored_turns(engine: CallerView, conversation_id: str | None) -> list[ChatTurn]:
     """A stored conversation's turns with the feedback given on them (none: a new chat)."""
     if not conversation_id:
         return []

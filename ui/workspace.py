@@ -1,7 +1,7 @@
 """The research workspace around the chat: the conversations sidebar (open, search, rename,
 delete), Markdown/JSON downloads of a conversation, and feedback on answers and citations.
 
-Conversations are shared by everyone who reaches the server (Sanad has no user accounts).
+Each signed-in user sees their own conversations (ui/viewer.py: the request's caller).
 Titles, questions and answers are untrusted: the history list escapes them like the chat.
 Downloads are files written to a private temporary folder whenever the open conversation
 changes, because the browser cannot call the token-guarded export route itself.
@@ -20,8 +20,8 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from assistant.caller_view import CallerView
 from assistant.conversation import ConversationNotFound, ConversationSummary
-from assistant.engine import Engine
 from assistant.export import conversation_export, to_markdown
 from assistant.feedback import TurnNotFound
 from ui.assets import asset
@@ -35,6 +35,7 @@ from ui.render import (
     warning,
 )
 from ui.turns import ChatTurn, last_answered, stored_turns
+from ui.viewer import Viewer
 
 HISTORY_LIMIT = 100
 
@@ -59,7 +60,7 @@ def render_conversation_item(summary: ConversationSummary, current: str | None) 
     )
 
 
-def render_history(engine: Engine, query: str | None, current: str | None) -> str:
+def render_history(engine: CallerView, query: str | None, current: str | None) -> str:
     """The sidebar's list: conversations matching `query`, most recently active first."""
     query = (query or "").strip()
     total, page = engine.conversations.summaries(query, 0, HISTORY_LIMIT)
@@ -89,8 +90,7 @@ class ExportFiles:
     folder (the server calls it on shutdown, SIGTERM included).
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
         cache = Path(get_upload_folder())
         cache.mkdir(parents=True, exist_ok=True)
         self._folder = tempfile.TemporaryDirectory(prefix="sanad-exports-", dir=cache)
@@ -100,12 +100,13 @@ class ExportFiles:
         """Remove every export file and the folder."""
         self._folder.cleanup()
 
-    def write(self, conversation_id: str | None) -> tuple[str | None, str | None]:
-        """Fresh (Markdown, JSON) files of the conversation; (None, None) when there is none."""
+    def write(self, view: CallerView, conversation_id: str | None) -> tuple[str | None, str | None]:
+        """Fresh (Markdown, JSON) files of the caller's conversation; (None, None) when there
+        is none."""
         if not conversation_id:
             return None, None
         try:
-            export = conversation_export(self.engine.conversations, conversation_id)
+            export = conversation_export(view.conversations, conversation_id)
         except ConversationNotFound:
             return None, None
         folder = self.root / conversation_id
@@ -120,9 +121,9 @@ class ExportFiles:
         """Remove a deleted conversation's files."""
         shutil.rmtree(self.root / conversation_id, ignore_errors=True)
 
-    def buttons(self, conversation_id: str | None) -> Outputs:
+    def buttons(self, view: CallerView, conversation_id: str | None) -> Outputs:
         """Updates of the two download buttons (disabled when nothing can be exported)."""
-        md, js = self.write(conversation_id)
+        md, js = self.write(view, conversation_id)
         return {
             "markdown": gr.update(value=md, interactive=bool(md)),
             "json": gr.update(value=js, interactive=bool(js)),
@@ -154,7 +155,7 @@ def vote_of(data: dict[str, Any], conversation_id: str | None) -> Vote | None:
     return Vote(conversation_id, turn, rating, citation if isinstance(citation, str) else None)
 
 
-def record_vote(engine: Engine, vote: Vote, comment: str | None = None) -> str | None:
+def record_vote(engine: CallerView, vote: Vote, comment: str | None = None) -> str | None:
     """Store the verdict; returns why it could not be stored, or None."""
     try:
         engine.feedback.add(vote.conversation_id, vote.turn, vote.rating, vote.citation_id, comment)
@@ -174,7 +175,7 @@ def click_data(evt: gr.EventData) -> dict[str, Any]:
 
 
 class Workspace:
-    """The sidebar's and the feedback form's handlers, bound to an engine.
+    """The sidebar's and the feedback form's handlers; each serves its request's caller.
 
     Everything shown is read from the stores (conversations, feedback); the page keeps only
     the open conversation's id and the verdict the feedback form is about. Handlers return
@@ -191,15 +192,17 @@ class Workspace:
     VOTED = ("transcript", "sources", "feedback", "feedback_note", "pending")
     SENT = ("feedback", "comment", "pending")
 
-    def __init__(self, engine: Engine, files: ExportFiles | None = None) -> None:
-        self.engine = engine
-        self.files = files or ExportFiles(engine)
+    def __init__(self, viewer: Viewer, files: ExportFiles | None = None) -> None:
+        self.viewer = viewer
+        self.files = files or ExportFiles()
 
-    def view(self, conversation_id: str | None, query: str | None, note: str = "") -> Outputs:
+    def view(
+        self, engine: CallerView, conversation_id: str | None, query: str | None, note: str = ""
+    ) -> Outputs:
         """Everything the chat shows for a conversation (None: a new, empty one)."""
-        turns = stored_turns(self.engine, conversation_id)
+        turns = stored_turns(engine, conversation_id)
         last = last_answered(turns)
-        title = self.engine.conversations.summary(conversation_id).title if conversation_id else ""
+        title = engine.conversations.summary(conversation_id).title if conversation_id else ""
         return {
             "transcript": render_transcript(turns),
             "conversation": conversation_id,
@@ -208,86 +211,108 @@ class Workspace:
             "question": "",
             "article": empty_article(),
             "title": title,
-            **self.files.buttons(conversation_id),
-            "history": render_history(self.engine, query, conversation_id),
+            **self.files.buttons(engine, conversation_id),
+            "history": render_history(engine, query, conversation_id),
             "feedback": gr.update(visible=False),
             "confirm": gr.update(visible=False),
             "status": render_note(note),
         }
 
-    def open(self, query: str | None, evt: gr.EventData) -> Outputs:
+    def open(
+        self, query: str | None, evt: gr.EventData, request: gr.Request | None = None
+    ) -> Outputs:
         """Open the conversation clicked in the sidebar, with its turns, sources and verdicts."""
+        engine = self.viewer(request)
         conversation_id = str(click_data(evt).get("conversation") or "")
-        if not self.engine.conversations.exists(conversation_id):
+        if not engine.conversations.exists(conversation_id):
             warning("That conversation no longer exists.")
-            return self.view(None, query)
-        return self.view(conversation_id, query)
+            return self.view(engine, None, query)
+        return self.view(engine, conversation_id, query)
 
-    def new(self, query: str | None) -> Outputs:
+    def new(self, query: str | None, request: gr.Request | None = None) -> Outputs:
         """Start afresh: an empty chat; the history stays."""
-        return self.view(None, query)
+        return self.view(self.viewer(request), None, query)
 
-    def answered(self, conversation_id: str | None, query: str | None) -> Outputs:
+    def answered(
+        self, conversation_id: str | None, query: str | None, request: gr.Request | None = None
+    ) -> Outputs:
         """After an answer: the title box, fresh downloads and the history list."""
-        if not conversation_id or not self.engine.conversations.exists(conversation_id):
-            return self.files.buttons(None)
+        engine = self.viewer(request)
+        if not conversation_id or not engine.conversations.exists(conversation_id):
+            return self.files.buttons(engine, None)
         return {
-            "title": self.engine.conversations.summary(conversation_id).title,
-            **self.files.buttons(conversation_id),
-            "history": render_history(self.engine, query, conversation_id),
+            "title": engine.conversations.summary(conversation_id).title,
+            **self.files.buttons(engine, conversation_id),
+            "history": render_history(engine, query, conversation_id),
         }
 
-    def search(self, query: str | None, conversation_id: str | None) -> str:
+    def search(
+        self, query: str | None, conversation_id: str | None, request: gr.Request | None = None
+    ) -> str:
         """The history list filtered by the search box."""
-        return render_history(self.engine, query, conversation_id)
+        return render_history(self.viewer(request), query, conversation_id)
 
-    def rename(self, conversation_id: str | None, title: str | None, query: str | None) -> Outputs:
+    def rename(
+        self,
+        conversation_id: str | None,
+        title: str | None,
+        query: str | None,
+        request: gr.Request | None = None,
+    ) -> Outputs:
         """Give the open conversation the title in the title box."""
+        engine = self.viewer(request)
         try:
             if not conversation_id:
                 raise ValueError("Open or start a conversation first.")
-            summary = self.engine.conversations.rename(conversation_id, title or "")
+            summary = engine.conversations.rename(conversation_id, title or "")
         except (ConversationNotFound, ValueError) as exc:
             warning(str(exc.args[0] if exc.args else exc))
             return {}
         return {
             "title": summary.title,
-            **self.files.buttons(conversation_id),
-            "history": render_history(self.engine, query, conversation_id),
+            **self.files.buttons(engine, conversation_id),
+            "history": render_history(engine, query, conversation_id),
             "status": render_note(f"Renamed to “{summary.title}”."),
         }
 
-    def ask_delete(self, conversation_id: str | None) -> Outputs:
+    def ask_delete(self, conversation_id: str | None, request: gr.Request | None = None) -> Outputs:
         """Name the conversation about to go and show the "Confirm delete" button."""
-        if not conversation_id or not self.engine.conversations.exists(conversation_id):
+        engine = self.viewer(request)
+        if not conversation_id or not engine.conversations.exists(conversation_id):
             warning("Open a conversation first.")
             return {"confirm": gr.update(visible=False)}
-        title = self.engine.conversations.summary(conversation_id).title
+        title = engine.conversations.summary(conversation_id).title
         note = f"Delete “{title}” and the feedback on it? Press “Confirm delete”."
         return {"confirm": gr.update(visible=True), "status": render_note(note)}
 
-    def delete(self, conversation_id: str | None, query: str | None) -> Outputs:
+    def delete(
+        self, conversation_id: str | None, query: str | None, request: gr.Request | None = None
+    ) -> Outputs:
         """Delete the open conversation (turns, feedback, downloads); the chat starts afresh."""
+        engine = self.viewer(request)
         note = ""
         if conversation_id:
             try:
-                summary = self.engine.conversations.delete(conversation_id)
+                summary = engine.conversations.delete(conversation_id)
                 note = f"Deleted “{summary.title}”."
+                self.files.forget(conversation_id)
             except ConversationNotFound:
                 note = "That conversation was already deleted."
-            self.files.forget(conversation_id)
-        return self.view(None, query, note)
+        return self.view(engine, None, query, note)
 
-    def vote(self, conversation_id: str | None, evt: gr.EventData) -> Outputs:
+    def vote(
+        self, conversation_id: str | None, evt: gr.EventData, request: gr.Request | None = None
+    ) -> Outputs:
         """A feedback button: record the verdict at once, show it, offer a comment box."""
+        engine = self.viewer(request)
         vote = vote_of(click_data(evt), conversation_id)
         if vote is None:
             return {}
-        error = record_vote(self.engine, vote)
+        error = record_vote(engine, vote)
         if error:
             warning(error)
             return {}
-        turns = stored_turns(self.engine, vote.conversation_id)  # now with this verdict
+        turns = stored_turns(engine, vote.conversation_id)  # now with this verdict
         return {
             "transcript": render_transcript(turns),
             "sources": sources_of(turns),
@@ -296,11 +321,13 @@ class Workspace:
             "pending": asdict(vote),
         }
 
-    def send(self, pending: dict[str, Any] | None, comment: str | None) -> Outputs:
+    def send(
+        self, pending: dict[str, Any] | None, comment: str | None, request: gr.Request | None = None
+    ) -> Outputs:
         """The feedback form's Send: store the comment with the verdict it is about."""
         if not pending:
             return self.close_feedback()
-        error = record_vote(self.engine, Vote(**pending), comment)
+        error = record_vote(self.viewer(request), Vote(**pending), comment)
         if error:
             warning(error)
             return {}

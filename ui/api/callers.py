@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from assistant.access import OWNER, Access
+from assistant.access import NOBODY, OWNER, Access
 from assistant.accounts import AccountError, Accounts
 from ui.api.errors import ApiError
 
@@ -50,6 +50,16 @@ class Callers:
         if self.is_admin_key(secret):
             return OWNER
         return self.accounts.key_access(secret)
+
+    def named(self, user: str | None) -> Access:
+        """The rights of the browser app's user (Gradio's name for a request): the owner's
+        while no user exists, else the named user's (NOBODY for none, or a disabled one)."""
+        if not self.accounts.has_users():
+            return OWNER
+        try:
+            return self.accounts.access(user) if user else NOBODY
+        except AccountError:
+            return NOBODY
 
     def session_access(self, request: Request) -> Access | None:
         """The signed-in browser's rights (None: no live session)."""
