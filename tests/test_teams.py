@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.accounts import Accounts
 from assistant.engine import Engine
 from index.store import StoreError
 from tests.conftest import TEST_ENV, local_client, sanad
@@ -207,6 +208,13 @@ def test_the_account_commands(tmp_path: Path):
     assert sanad(["collections", "revoke", "desk-c", "dina"], env).returncode == 0
     assert sanad(["keys", "revoke", key_id], env).returncode == 0
     assert "revoked" in sanad(["keys", "list"], env).stdout
+    new_password = "a new password for dina"
+    changed = sanad(["users", "passwd", "dina", "--password-stdin"], env, new_password)
+    assert changed.returncode == 0, changed.stderr
+    accounts = Accounts(tmp_path / "data" / "accounts.sqlite3")
+    assert accounts.login("dina", PASSWORD) is None and accounts.login("dina", new_password)
+    no_stdin = sanad(["users", "passwd", "dina"], env)
+    assert no_stdin.returncode == 2 and "--password-stdin" in no_stdin.stderr
     assert sanad(["users", "disable", "dina"], env).stdout.strip() == "dina disabled"
     unknown = sanad(["ingest", str(tmp_path), "--collection", "nowhere"], env)
     assert unknown.returncode == 2 and "no collection nowhere" in unknown.stderr
@@ -218,3 +226,17 @@ def test_serving_open_on_a_public_address_is_refused(tmp_path: Path, embedder):
     engine = make_engine(tmp_path, embedder)
     with pytest.raises(StoreError, match="no users and no SANAD_API_TOKEN"):
         serve(engine, "0.0.0.0", 1)
+
+
+def test_logins_are_throttled_per_client(team):
+    app = create_app(team["engine"])  # its own count of failures
+    client = local_client(app)
+    attempts = team["engine"].settings.login_attempts
+    for _ in range(attempts):
+        wrong = client.post("/login", data={"username": "alice", "password": "not hers at all"})
+        assert wrong.status_code == 401
+    right = {"username": "alice", "password": PASSWORD}
+    refused = client.post("/login", data=right, follow_redirects=False)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    keyed = client.get("/api/collections", headers={"Authorization": "Bearer sanad_x_guess"})
+    assert keyed.status_code == 429  # a key cannot be guessed meanwhile either
