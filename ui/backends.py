@@ -4,6 +4,7 @@ the data directory (index/owner.py), reached over its HTTP API with the local ke
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,6 +18,17 @@ from index.owner import ServerAddress
 from index.pipeline import IngestReport
 from index.provenance import DEFAULT_COLLECTION, Pages, Provenance
 from index.store import ChunkRecord
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """What `sanad ingest` was asked to read, and into which collection."""
+
+    paths: Sequence[Path]
+    urls: Sequence[str]
+    feeds: Sequence[str]
+    sync: bool = False
+    collection: str = DEFAULT_COLLECTION
 
 
 class Backend(Protocol):
@@ -34,14 +46,7 @@ class Backend(Protocol):
         """A citation with its context; CitationNotFound when it does not resolve."""
         ...
 
-    def ingest(
-        self,
-        paths: Sequence[Path],
-        urls: Sequence[str],
-        feeds: Sequence[str],
-        sync: bool,
-        collection: str = DEFAULT_COLLECTION,
-    ) -> IngestReport:
+    def ingest(self, job: IngestJob) -> IngestReport:
         """Ingest files and folders, web pages and feeds into a collection."""
         ...
 
@@ -65,18 +70,11 @@ class LocalBackend:
         """The citation looked up in the store."""
         return lookup(self.engine.store, citation_id)
 
-    def ingest(
-        self,
-        paths: Sequence[Path],
-        urls: Sequence[str],
-        feeds: Sequence[str],
-        sync: bool,
-        collection: str = DEFAULT_COLLECTION,
-    ) -> IngestReport:
+    def ingest(self, job: IngestJob) -> IngestReport:
         """The library's ingestion, with progress bars (into an existing collection)."""
-        self.engine.accounts.check_collection(collection)
+        self.engine.accounts.check_collection(job.collection)
         return self.engine.library.ingest_sources(
-            paths, urls, feeds, sync, self.progress, collection=collection
+            job.paths, job.urls, job.feeds, job.sync, self.progress, collection=job.collection
         )
 
 
@@ -123,21 +121,14 @@ class RemoteBackend:
         """GET /api/citations/{id}."""
         return CitationContext.model_validate(self._call("GET", f"/api/citations/{citation_id}"))
 
-    def ingest(
-        self,
-        paths: Sequence[Path],
-        urls: Sequence[str],
-        feeds: Sequence[str],
-        sync: bool,
-        collection: str = DEFAULT_COLLECTION,
-    ) -> IngestReport:
+    def ingest(self, job: IngestJob) -> IngestReport:
         """POST /api/ingest with absolute paths (the server's working folder is not ours)."""
         body = {
-            "collection": collection,
-            "paths": [str(Path(p).resolve()) for p in paths],
-            "urls": list(urls),
-            "feeds": [f if "://" in f else str(Path(f).resolve()) for f in feeds],
-            "sync": sync,
+            "collection": job.collection,
+            "paths": [str(Path(p).resolve()) for p in job.paths],
+            "urls": list(job.urls),
+            "feeds": [f if "://" in f else str(Path(f).resolve()) for f in job.feeds],
+            "sync": job.sync,
         }
         found = self._call("POST", "/api/ingest", body)
         found.pop("summary", None)

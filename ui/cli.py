@@ -21,7 +21,7 @@ from index.language import LANGS
 from index.owner import DataDirLock
 from index.provenance import DEFAULT_COLLECTION
 from index.store import StoreError
-from ui.backends import Backend, LocalBackend, RemoteBackend
+from ui.backends import Backend, IngestJob, LocalBackend, RemoteBackend
 from ui.cli_accounts import add_account_commands
 
 
@@ -91,7 +91,7 @@ def cmd_ingest(backend: Backend, args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths if "://" not in p]
     if not (paths or urls or args.feed):
         paths = [args.settings.corpus_dir]
-    report = backend.ingest(paths, urls, args.feed or [], args.sync, args.collection)
+    report = backend.ingest(IngestJob(paths, urls, args.feed or [], args.sync, args.collection))
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}", file=sys.stderr)
     print(report.summary())
