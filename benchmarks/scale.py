@@ -14,7 +14,9 @@ on loopback), the way a user's archive grows: the admin ingest route adds each s
 documents. At each size:
 - ingest throughput of the growth step, disk, the server's resident memory;
 - the full build of the derived indexes (the server is restarted; its warm-up search builds);
-- search latency (POST /api/search, distinct TyDi/XQuAD questions) on a quiet server;
+- search latency (POST /api/search, distinct TyDi/XQuAD questions) on a quiet server, as
+  the admin (every collection: no filter) and, interleaved, as a reader of one of the two
+  collections the documents alternate between (the collection filter of issue 23);
 - `--fresh` new articles ingested through the running server: how long until a search finds
   every one of them, and the incremental update of the derived indexes (from /healthz);
 - search latency while a continuous ingest (one new document at a time) runs in the server.
@@ -37,14 +39,18 @@ from typing import Any
 
 import numpy as np
 
+from assistant.accounts import Accounts
 from assistant.evaluation import DEFAULT_EVAL_DIR, Passage, tydi_mixed, xquad_cross
 from benchmarks.common import percentiles
 from benchmarks.served import ChromaServer, SanadServer, get, post
 from index.chunking import chunk_text
 from index.documents import read_document
 from index.language import sentence_spans
+from index.provenance import DEFAULT_COLLECTION
 
 TOKEN = "scale-benchmark"
+SPLIT = "desk-b"  # every other document goes to this collection; the others to `default`
+READER = "scale-reader"  # may read `default` only
 
 
 def base_passages(eval_dir: Path) -> list[Passage]:
@@ -86,10 +92,13 @@ def documents(passages: list[Passage]) -> Iterator[tuple[str, str]]:
 def grow(
     corpus: Path, docs: Iterator[tuple[str, str]], chunks_now: int, target: int, chunk_tokens: int
 ) -> int:
-    """Write documents into the corpus folder until it holds about `target` chunks."""
+    """Write documents into the corpus folder until it holds about `target` chunks: every
+    other one (by its number) into the folder of SPLIT, the rest into that of `default`."""
     while chunks_now < target:
         name, text = next(docs)
-        (corpus / f"{name}.txt").write_text(text, encoding="utf-8")
+        folder = corpus / (SPLIT if int(name.rsplit("-", 1)[1]) % 2 else DEFAULT_COLLECTION)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
         chunks_now += len(chunk_text(text, chunk_tokens))
     return chunks_now
 
@@ -108,14 +117,55 @@ def rss_mib(pid: int | str = "self") -> float:
     return 0.0
 
 
-def searches(server: SanadServer, questions: Iterator[str], count: int) -> list[float]:
+def searches(
+    server: SanadServer, questions: Iterator[str], count: int, key: str = TOKEN
+) -> list[float]:
     """Milliseconds of `count` searches (distinct questions: no query-cache hits)."""
     out = []
     for _ in range(count):
         t0 = time.perf_counter()
-        post(f"{server.url}/api/search", {"question": next(questions)}, TOKEN)
+        post(f"{server.url}/api/search", {"question": next(questions)}, key)
         out.append((time.perf_counter() - t0) * 1000)
     return out
+
+
+def reader_key(data: Path) -> str:
+    """SPLIT, and a reader of `default` only, in the server's accounts: the reader's key."""
+    accounts = Accounts(data / "accounts.sqlite3")
+    accounts.add_collection(SPLIT)
+    accounts.add_user(READER, "reader", "scale reader password")
+    accounts.grant(DEFAULT_COLLECTION, READER, "read")
+    return accounts.create_key(READER)[1]
+
+
+def quiet_searches(
+    server: SanadServer, questions: Iterator[str], count: int, reader: str
+) -> dict[str, Any]:
+    """Search latency as the admin (no filter) and as the reader (one collection),
+    interleaved so that both see the same moments of the machine."""
+    admin: list[float] = []
+    filtered: list[float] = []
+    for _ in range(count):
+        admin += searches(server, questions, 1)
+        filtered += searches(server, questions, 1, reader)
+    return {
+        "search_ms": percentiles(admin) | {"p99": float(np.percentile(admin, 99))},
+        "reader_search_ms": percentiles(filtered) | {"p99": float(np.percentile(filtered, 99))},
+    }
+
+
+def ingest_split(server: SanadServer, corpus: Path) -> dict[str, Any]:
+    """Ingest the corpus's two folders into their collections; the summed report."""
+    reports = [
+        post(
+            f"{server.url}/api/ingest",
+            {"paths": [str(corpus / collection)], "collection": collection},
+            TOKEN,
+            timeout=3 * 3600,
+        )
+        for collection in (DEFAULT_COLLECTION, SPLIT)
+    ]
+    return {key: sum(r[key] for r in reports) for key in ("chunks_embedded", "seconds")}
 
 
 def index_update(server: SanadServer) -> dict[str, Any]:
@@ -202,21 +252,24 @@ def run_backend(
 ) -> list[dict]:
     """Grow one served index through the sizes and measure it at each."""
     chroma = None
-    env = {"SANAD_API_TOKEN": TOKEN, "SANAD_CHUNK_TOKENS": str(args.chunk_tokens)}
+    env = {
+        "SANAD_API_TOKEN": TOKEN,
+        "SANAD_CHUNK_TOKENS": str(args.chunk_tokens),
+        "SANAD_INGEST_ROOTS": str(work),  # the admin ingest route reads only below it
+    }
     if name == "server":
         chroma = ChromaServer(work / name / "chroma").start()
         env["SANAD_CHROMA_URL"] = chroma.url
     server = SanadServer(work / name / "data", env)
     corpus = work / name / "corpus"
     corpus.mkdir(parents=True)
-    docs, planned, rows = documents(passages), 0, []
+    docs, planned, rows, reader = documents(passages), 0, [], ""
     try:
         for size in args.sizes:
             planned = grow(corpus, docs, planned, size, args.chunk_tokens)
             server.start()
-            report = post(
-                f"{server.url}/api/ingest", {"paths": [str(corpus)]}, TOKEN, timeout=3 * 3600
-            )
+            reader = reader or reader_key(server.data)
+            report = ingest_split(server, corpus)
             server.stop()
             server.start()  # the warm-up search builds the derived indexes in full
             full = index_update(server)
@@ -231,10 +284,7 @@ def run_backend(
                 "ingest_chunks_per_s": report["chunks_embedded"] / report["seconds"],
                 "embed_dtype": full["embed_dtype"],
                 "full_build_ms": full["last_update_ms"],
-                "quiet": {
-                    "search_ms": percentiles(quiet := searches(server, questions, args.queries))
-                    | {"p99": float(np.percentile(quiet, 99))}
-                },
+                "quiet": quiet_searches(server, questions, args.queries, reader),
                 "fresh": add_fresh(server, work / name / f"fresh-{size}", docs, args.fresh),
                 "during_ingest": during_ingest(
                     server, work / name / f"stream-{size}", docs, questions, args.queries
@@ -258,14 +308,16 @@ def table(rows: list[dict]) -> str:
     lines = [
         "| Chroma | chunks | docs | ingest chunks/s | disk MiB | RSS MiB | full build s "
         "| update ms (new articles) | new articles searchable after s | search p50 / p95 ms "
+        "| one collection's reader: search p50 / p95 ms "
         "| during ingest: search p50 / p95 ms (docs ingested) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         rss = f"{r['server_rss_mib']:.0f}"
         if r["chroma_server_rss_mib"]:
             rss += f" + {r['chroma_server_rss_mib']:.0f} chroma"
         fresh, quiet, busy = r["fresh"], r["quiet"]["search_ms"], r["during_ingest"]
+        reader = r["quiet"]["reader_search_ms"]
         found = "" if not fresh["not_found"] else f" ({len(fresh['not_found'])} not found)"
         lines.append(
             f"| {r['backend']} | {r['chunks']} | {r['documents']} "
@@ -273,7 +325,8 @@ def table(rows: list[dict]) -> str:
             f"| {r['full_build_ms'] / 1000:.1f} "
             f"| {fresh['update']['last_update_ms']:.0f} ({fresh['articles']}) "
             f"| {fresh['searchable_after_s']:.2f}{found} "
-            f"| {quiet['p50']:.0f} / {quiet['p95']:.0f} "
+            f"| {quiet['p50']:.1f} / {quiet['p95']:.1f} "
+            f"| {reader['p50']:.1f} / {reader['p95']:.1f} "
             f"| {busy['search_ms']['p50']:.0f} / {busy['search_ms']['p95']:.0f} "
             f"({busy['documents_ingested']}) |"
         )

@@ -9,7 +9,7 @@ unaffected by the updates that follow it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -120,8 +120,10 @@ class DerivedIndex:
         self.ids: list[str] = []
         self.row_docs: list[str] = []
         self.lang_names: list[str] = []
+        self.collection_names: list[str] = []
         self._vectors = _Vectors(dim)
         self._langs = _Column(np.int16)
+        self._collections = _Column(np.int16)  # per row: a caller's collections mask it fast
         self._docs = _Column(np.int32)
         self._lengths = _Column(np.float32)
         self._alive = _Column(np.bool_)
@@ -209,10 +211,14 @@ class DerivedIndex:
         self._vectors.extend(vectors)
         self._langs.extend(langs)
         self._docs.extend([code] * len(parts))
+        facts = facts_of(parts[0][3])
+        if facts.collection not in self.collection_names:
+            self.collection_names.append(facts.collection)
+        self._collections.extend([self.collection_names.index(facts.collection)] * len(parts))
         self._lengths.extend(lengths)
         self._alive.extend([True] * len(parts))
         self._doc_rows[doc_id] = np.arange(start, len(self.ids))
-        self._doc_facts[doc_id] = facts_of(parts[0][3])
+        self._doc_facts[doc_id] = facts
 
     def _remove(self, doc_id: str) -> None:
         """Mark a document's rows dead (a new alive mask: views keep theirs)."""
@@ -249,6 +255,8 @@ class DerivedIndex:
                 alive=self._alive.data[:n],
                 langs=self._langs.data[:n],
                 lang_names=tuple(self.lang_names),
+                collections=self._collections.data[:n],
+                collection_names=tuple(self.collection_names),
                 docs=self._docs.data[:n],
                 doc_codes=dict(self._doc_codes),
                 doc_facts=dict(self._doc_facts),
@@ -275,6 +283,8 @@ class IndexView:
     alive: np.ndarray
     langs: np.ndarray
     lang_names: tuple[str, ...]
+    collections: np.ndarray
+    collection_names: tuple[str, ...]
     docs: np.ndarray
     doc_codes: dict[str, int]
     doc_facts: dict[str, DocFacts]
@@ -312,9 +322,22 @@ class IndexView:
     def allowed_rows(
         self, filters: Filters, exclude_doc_ids: Sequence[str] | None = None
     ) -> np.ndarray | None:
-        """A mask of the rows the document filters allow (None: no filter)."""
+        """A mask of the rows the document filters allow (None: no filter).
+
+        A filter of collections alone (a caller's rights) is one vectorised test of the rows'
+        collection codes; other filters test each document's facts.
+        """
         if not filters.restricts_documents and not exclude_doc_ids:
             return None
+        if filters.collections is not None and not exclude_doc_ids:
+            named = replace(filters, collections=None)
+            if not named.restricts_documents:
+                codes = [
+                    code
+                    for code, name in enumerate(self.collection_names)
+                    if name in filters.collections
+                ]
+                return np.isin(self.collections, codes)
         excluded = set(exclude_doc_ids or ())
         candidates = filters.doc_ids or self.doc_facts  # few named documents: test only those
         codes = [
