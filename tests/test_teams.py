@@ -134,6 +134,10 @@ def test_writes_need_write_access_to_the_collection(team):
         "/api/documents", files=upload, data={"collection": "desk-b"}, headers=as_(team, "bob")
     )
     assert into_desk.status_code == 200, into_desk.text
+    by_query = client.post(
+        "/api/documents?collection=desk-b", files=upload, headers=as_(team, "bob")
+    )
+    assert by_query.status_code == 200 and by_query.json()["files"][0]["status"] == "unchanged"
     (added,) = into_desk.json()["files"]
     assert added["status"] == "added"
     assert (team["engine"].settings.data_dir / "uploads" / "desk-b" / "note.txt").is_file()

@@ -70,7 +70,7 @@ def create_app(engine: Engine, local_key: str = "") -> FastAPI:
     callers: Callers = app.state.callers
     token_only = bool(engine.settings.api_token) and not engine.accounts.has_users()
     if not token_only:  # with the token alone, Gradio's own login page takes the token
-        app.include_router(login_routes(callers, secure=False))
+        app.include_router(login_routes(callers))
 
     @app.middleware("http")
     async def to_login(request: Request, call_next: Callable[[Request], Any]) -> Any:

@@ -459,10 +459,19 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         ],
         access: CallerAccess,
         collection: Annotated[
-            str, Form(description="The collection to add them to (the caller must write it).")
-        ] = DEFAULT_COLLECTION,
+            str | None,
+            Form(
+                description="The collection to add them to (the caller must write it).",
+                max_length=64,
+            ),
+        ] = None,
+        collection_query: Annotated[
+            str | None,
+            Query(alias="collection", description="The same, as a query parameter.", max_length=64),
+        ] = None,
     ) -> UploadResult:
         """Upload and ingest files; each gets a result (skipped ones with the reason)."""
+        collection = collection or collection_query or DEFAULT_COLLECTION
         try:
             engine.accounts.check_collection(collection)
         except AccountError as exc:

@@ -47,8 +47,9 @@ def login_page(lang: str, failed: bool = False) -> str:
     return Template(asset("login.html")).substitute(fields)
 
 
-def login_routes(callers: Callers, secure: bool) -> APIRouter:
-    """GET and POST /login, POST /logout (`secure`: cookies only over HTTPS)."""
+def login_routes(callers: Callers) -> APIRouter:
+    """GET and POST /login, POST /logout (cookies marked Secure when the page came over
+    HTTPS)."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/login")
@@ -58,6 +59,7 @@ def login_routes(callers: Callers, secure: bool) -> APIRouter:
 
     @router.post("/login")
     async def login(
+        request: Request,
         username: Annotated[str, Form(max_length=64)],
         password: Annotated[str, Form(max_length=1024)],
         lang: str = "en",
@@ -70,6 +72,7 @@ def login_routes(callers: Callers, secure: bool) -> APIRouter:
         token, session = await run_in_threadpool(callers.accounts.open_session, access.user)
         response = RedirectResponse("/", status_code=303)
         age = int(callers.accounts.session_seconds)
+        secure = request.url.scheme == "https"
         response.set_cookie(
             SESSION_COOKIE, token, max_age=age, httponly=True, samesite="lax", secure=secure
         )
