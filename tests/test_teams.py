@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from assistant.accounts import Accounts
 from assistant.engine import Engine
 from index.store import StoreError
-from tests.conftest import TEST_ENV, local_client, sanad
+from tests.conftest import TEST_ENV, local_client, sanad, serving
 from ui.api.callers import CSRF_COOKIE, SESSION_COOKIE
 from ui.server import create_app, serve
 
@@ -60,7 +65,7 @@ def test_without_credentials_the_api_is_401_and_the_root_shows_the_login(team):
     arabic = client.get("/login?lang=ar").text
     assert 'dir="rtl"' in arabic and "تسجيل الدخول" in arabic
     assert 'dir="ltr"' in client.get("/login?lang=id").text
-    assert client.post("/mcp", json={}).status_code == 401  # MCP acts as the owner: admins only
+    assert client.post("/mcp", json={}).status_code == 401  # MCP needs a key too
 
 
 def test_each_user_retrieves_only_the_collections_they_may_read(team):
@@ -244,3 +249,28 @@ def test_logins_are_throttled_per_client(team):
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     keyed = client.get("/api/collections", headers={"Authorization": "Bearer sanad_x_guess"})
     assert keyed.status_code == 429  # a key cannot be guessed meanwhile either
+
+
+def test_mcp_tools_act_with_the_rights_of_the_calling_key(team):
+    engine, memo = team["engine"], team["memo"]
+
+    async def tools_as(user: str) -> dict[str, Any]:
+        """What list_documents, search and cite give the user's key over /mcp."""
+        async with httpx2.AsyncClient(headers=as_(team, user), timeout=120) as http:
+            transport = streamable_http_client(f"{url}/mcp", http_client=http)
+            async with Client(transport, read_timeout_seconds=120) as client:
+                listed = await client.call_tool("list_documents", {})
+                found = await client.call_tool("search", {"question": SECRET_QUESTION, "k": 20})
+                cited = await client.call_tool("cite", {"citation_id": f"{memo}:0-20"})
+                return {
+                    "docs": {d["doc_id"] for d in listed.structured_content["documents"]},
+                    "found": {p["doc_id"] for p in found.structured_content["passages"]},
+                    "cite_error": cited.is_error,
+                }
+
+    with serving(create_app(engine)) as url:
+        alice = asyncio.run(tools_as("alice"))
+        bob = asyncio.run(tools_as("bob"))
+    assert memo not in alice["docs"] and len(alice["docs"]) == 5
+    assert memo not in alice["found"] and alice["found"] and alice["cite_error"]
+    assert bob["docs"] == {memo} and bob["found"] == {memo} and not bob["cite_error"]

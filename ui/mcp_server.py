@@ -8,14 +8,16 @@ server, behind the API's authentication (ui/api/app.py).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from assistant.citations import Answer, CitationContext, Passage, lookup, shown
+from assistant.access import OWNER, Access
+from assistant.citations import Answer, CitationContext, Passage, shown
 from assistant.engine import Engine, StoreUnavailable
 from index.filters import Filters
 
@@ -62,9 +64,17 @@ def document_uri(doc_id: str) -> str:
     return f"sanad://documents/{doc_id}"
 
 
-def build_mcp(engine: Engine) -> MCPServer:
-    """The MCP server over one engine."""
+Caller = Callable[[Mapping[str, str] | None], Access]
+
+
+def build_mcp(engine: Engine, caller: Caller = lambda headers: OWNER) -> MCPServer:
+    """The MCP server over one engine. `caller` gives the rights of a message's HTTP headers
+    (their bearer, already verified at /mcp; stdio has none: the local owner)."""
     server = MCPServer(name="sanad", instructions=INSTRUCTIONS)
+
+    def access(ctx: Context) -> Access:
+        """The rights of whoever sent this message."""
+        return caller(ctx.headers)
 
     async def run(fn: Any, *args: Any) -> Any:
         """The work in a thread; what the caller got wrong becomes the tool's error message."""
@@ -86,9 +96,11 @@ def build_mcp(engine: Engine) -> MCPServer:
         sources: list[str] | None = None,
         published_after: dt.date | None = None,
         published_before: dt.date | None = None,
+        ctx: Context | None = None,
     ) -> Passages:
         filters = Filters.of(languages, None, sources, published_after, published_before)
-        hits = await run(engine.search, question, max(1, min(k, 100)), filters)
+        who = access(ctx) if ctx else OWNER
+        hits = await run(engine.search, question, max(1, min(k, 100)), filters, who)
         return Passages(passages=[Passage.of_chunk(h.chunk, h.score) for h in hits])
 
     @server.tool(
@@ -98,23 +110,30 @@ def build_mcp(engine: Engine) -> MCPServer:
         "the corpus holds no evidence. Pass conversation_id from an earlier answer for a "
         "follow-up question. " + CITATION_IDS
     )
-    async def ask(question: str, conversation_id: str | None = None) -> Answer:
-        return await run(engine.ask, question, conversation_id)
+    async def ask(
+        question: str, conversation_id: str | None = None, ctx: Context | None = None
+    ) -> Answer:
+        who = access(ctx) if ctx else OWNER
+        return await run(lambda: engine.ask(question, conversation_id, access=who))
 
     @server.tool(
         description="Look up a citation id: its exact quote, the surrounding context and the "
         "document it comes from (title, source, language, date, URL, page). " + CITATION_IDS
     )
-    async def cite(citation_id: str) -> CitationContext:
-        return await run(engine.use_store, lambda: lookup(engine.store, citation_id))
+    async def cite(citation_id: str, ctx: Context | None = None) -> CitationContext:
+        who = access(ctx) if ctx else OWNER
+        return await run(engine.use_store, lambda: engine.citation(citation_id, who))
 
     @server.tool(
         description="List the corpus's documents (id, title, source, language, date, URL), "
         "ordered by source, one page at a time. Read a document's full text as the resource "
         "at its uri."
     )
-    async def list_documents(offset: int = 0, limit: int = 50) -> DocumentList:
-        docs = await run(engine.use_store, engine.store.documents_by_source)
+    async def list_documents(
+        offset: int = 0, limit: int = 50, ctx: Context | None = None
+    ) -> DocumentList:
+        who = access(ctx) if ctx else OWNER
+        docs = await run(engine.use_store, lambda: engine.documents(who))
         page = docs[max(offset, 0) : max(offset, 0) + max(1, min(limit, 500))]
         return DocumentList(total=len(docs), documents=[_entry(d) for d in page])
 
@@ -123,8 +142,9 @@ def build_mcp(engine: Engine) -> MCPServer:
         description="A document's full text; citation offsets index into it.",
         mime_type="text/plain",
     )
-    async def document(doc_id: str) -> str:
-        found = await run(engine.use_store, lambda: engine.store.document(doc_id))
+    async def document(doc_id: str, ctx: Context | None = None) -> str:
+        who = access(ctx) if ctx else OWNER
+        found = await run(engine.use_store, lambda: engine.document(doc_id, who))
         if found is None:
             raise ValueError(f"no document {doc_id}")
         return found[1]

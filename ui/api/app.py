@@ -279,7 +279,7 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     guard = StoreGuard(engine)
 
     callers = Callers(engine.accounts, settings.api_token, local_key)
-    mcp, mcp_running = mcp_route(engine, (settings.api_token, local_key), callers)
+    mcp, mcp_running = mcp_route(engine, callers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

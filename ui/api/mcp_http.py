@@ -1,9 +1,8 @@
-"""The MCP server (ui/mcp_server.py) over streamable HTTP at /mcp, behind the API's token."""
+"""The MCP server (ui/mcp_server.py) over streamable HTTP at /mcp, behind the API's keys."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from mcp.server.transport_security import TransportSecuritySettings
@@ -12,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assistant.access import NOBODY, OWNER, Access
 from assistant.engine import Engine
 from ui.api.callers import Callers
 from ui.api.errors import error_body
@@ -21,25 +21,22 @@ MCP_PATH = "/mcp"
 
 
 class TokenGate:
-    """ASGI: pass requests whose bearer is one of the keys (none set: everything passes,
-    unless `closed` says otherwise: once users exist, MCP needs an admin key)."""
+    """ASGI: pass requests whose bearer is a valid key (the admin token, the local key or a
+    user's API key); an open Sanad (no users, no token) passes everything."""
 
-    def __init__(
-        self, app: ASGIApp, keys: tuple[str, ...], closed: Callable[[], bool] = lambda: False
-    ) -> None:
+    def __init__(self, app: ASGIApp, callers: Callers) -> None:
         self.app = app
-        self.keys = tuple(k.encode() for k in keys if k)
-        self.closed = closed
+        self.callers = callers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The request, or 401 with the API's error body."""
         given = Headers(scope=scope).get("authorization", "")
         scheme, _, token = given.partition(" ")
-        ok = scheme.lower() == "bearer" and any(
-            hmac.compare_digest(token.encode(), key) for key in self.keys
+        ok = self.callers.open or (
+            scheme.lower() == "bearer" and self.callers.bearer(token.strip()) is not None
         )
-        if (self.keys or self.closed()) and not ok:
-            body = error_body("unauthorized", "missing or wrong bearer token")
+        if not ok:
+            body = error_body("unauthorized", "missing or wrong bearer token or API key")
             response = JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
@@ -50,14 +47,23 @@ class McpEndpoint:
     """ASGI: the MCP server's streamable HTTP endpoint. The SDK's session manager runs once
     per instance, so each run of the app (its lifespan) builds a fresh one."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, callers: Callers) -> None:
         self.engine = engine
+        self.callers = callers
         self.current: ASGIApp | None = None
+
+    def caller(self, headers: Mapping[str, str] | None) -> Access:
+        """The rights of a message's bearer (verified by TokenGate for this request)."""
+        if self.callers.open:
+            return OWNER
+        scheme, _, token = (headers or {}).get("authorization", "").partition(" ")
+        found = self.callers.bearer(token.strip()) if scheme.lower() == "bearer" else None
+        return found or NOBODY
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Inside: the endpoint answers (stateless streamable HTTP, JSON answers)."""
-        server = build_mcp(self.engine)
+        server = build_mcp(self.engine, self.caller)
         starlette = server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,
@@ -83,12 +89,9 @@ class McpEndpoint:
 
 
 def mcp_route(
-    engine: Engine, keys: tuple[str, ...], callers: Callers
+    engine: Engine, callers: Callers
 ) -> tuple[Route, Callable[[], AbstractAsyncContextManager[None]]]:
-    """The /mcp route, behind the keys, and what must run around it while the app serves.
-
-    Its tools act as the owner of the corpus, so it takes only the admin keys, and is closed
-    once users exist (until then it is open with the rest of an open Sanad)."""
-    endpoint = McpEndpoint(engine)
-    gate = TokenGate(endpoint, keys, lambda: not callers.open)
-    return Route(MCP_PATH, endpoint=gate), endpoint.running
+    """The /mcp route, behind the API's keys, and what must run around it while the app
+    serves. Its tools act with the rights of the key that called them."""
+    endpoint = McpEndpoint(engine, callers)
+    return Route(MCP_PATH, endpoint=TokenGate(endpoint, callers)), endpoint.running
