@@ -48,21 +48,32 @@ class WritableLibrary:
         self._access = access
 
     @property
+    def collections(self) -> list[str]:
+        """The existing collections the caller may write, by name."""
+        return [c for c in self._engine.accounts.collections() if self._access.can_write(c)]
+
+    @property
     def collection(self) -> str | None:
-        """Where the caller's uploads go: `default` if they may write it, else the first
-        collection they may write (None: they may write none)."""
-        access = self._access
-        if access.can_write(DEFAULT_COLLECTION):
+        """Where the caller's uploads go unless they choose: `default` if they may write it,
+        else the first collection they may write (None: they may write none)."""
+        writable = self.collections
+        if DEFAULT_COLLECTION in writable:
             return DEFAULT_COLLECTION
-        return min(access.writable, default=None) if access.writable is not None else None
+        return writable[0] if writable else None
 
     def upload(
-        self, files: Sequence[tuple[str, BinaryIO]], progress: bool = False
+        self,
+        files: Sequence[tuple[str, BinaryIO]],
+        progress: bool = False,
+        collection: str | None = None,
     ) -> tuple[list[FileResult], IngestReport]:
-        """Upload into the caller's collection; Forbidden when they may write none."""
-        collection = self.collection
+        """Upload into `collection` (default: `collection` above); Forbidden unless the
+        caller may write that existing collection."""
+        collection = collection or self.collection
         if collection is None:
             raise Forbidden("your account may not upload: it has no collection to write")
+        if collection not in self.collections:
+            raise Forbidden(f"no write access to collection {collection}")
         return self._engine.library.upload(files, progress, collection=collection)
 
     def delete(self, doc_id: str) -> DocRecord:

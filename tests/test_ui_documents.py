@@ -208,8 +208,9 @@ def test_upload_handlers_skip_bad_names_with_their_reason(
     ui_engine: Engine, tmp_path: Path
 ) -> None:
     rows, summary = upload_rows(
-        ui_engine.library,
+        owner_view(ui_engine).library,
         [("../x.txt", io.BytesIO(b"escape")), ("tool.exe", io.BytesIO(b"MZ"))],
+        None,
     )
     assert [row[:2] for row in rows] == [["../x.txt", "skipped"], ["tool.exe", "skipped"]]
     assert "path separator" in rows[0][2] and "unsupported file type (.exe" in rows[1][2]
@@ -302,7 +303,10 @@ def test_chat_filters_dates_and_bad_input(ui_engine: Engine) -> None:
         with pytest.warns(UserWarning, match="date"):
             out = list(respond(Q_EN, None, [], [], [], date_from, date_to))
         assert out == [{}]  # a warning, and no question asked
-    _, chosen, docs, sources = refreshed(owner_view(ui_engine).store, ["0" * 16], ["seeds", "gone"])
+    _, chosen, docs, sources, target = refreshed(
+        owner_view(ui_engine), ["0" * 16], ["seeds", "gone"], "gone-collection"
+    )
+    assert target["value"] == "default" and target["choices"] == ["default"]
     assert docs["value"] == [] and sources["value"] == ["seeds"] and chosen["value"] is None
 
 

@@ -87,6 +87,10 @@ def test_each_user_sees_only_their_collections_and_history(browser: Any, server_
         assert MEMO_TITLE not in alice_docs and "budget.txt" not in alice_docs
         assert "seeds/" in alice_docs
         assert "budget.txt" in bob_docs and "seeds/" not in bob_docs
+        bob.get_by_role("tab", name="Documents").click()
+        target = bob.locator("#sanad-upload-collection input")
+        assert target.input_value() == "desk-b"  # the one collection bob may write
+        bob.get_by_role("tab", name="Chat").click()
 
         # history: each their own conversation only
         for user, page in pages.items():

@@ -159,7 +159,7 @@ def build_ui(
                 pickers = [chat.doc_filter, chat.source_filter]
                 views = build_documents(viewer, pickers)
         wire_workspace(workspace, sidebar, chat)
-        blocks.load(make_refresh(viewer), pickers, views, api_visibility="private")
+        blocks.load(make_refresh(viewer), [*pickers, views[-1]], views, api_visibility="private")
         blocks.load(make_account(viewer), None, account, api_visibility="private")
         blocks.load(
             workspace.search,

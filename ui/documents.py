@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 import gradio as gr
 
 from assistant.access import Forbidden
-from assistant.caller_view import ReadableStore, WritableLibrary
+from assistant.caller_view import CallerView, ReadableStore, WritableLibrary
 from index.documents import SUPPORTED_SUFFIXES
 from index.formats.base import SkipFile
 from index.library import DocumentNotFound
@@ -48,20 +48,30 @@ def document_rows(docs: Sequence[DocRecord]) -> list[list[Any]]:
 
 
 def refreshed(
-    store: ReadableStore, doc_filter: Sequence[str] | None, source_filter: Sequence[str] | None
+    view: CallerView,
+    doc_filter: Sequence[str] | None,
+    source_filter: Sequence[str] | None,
+    target: str | None = None,
 ) -> tuple[Any, ...]:
-    """The table, the document to manage and the chat's pickers, after the corpus changed.
+    """The table, the document to manage, the chat's pickers and the upload's collection,
+    after the corpus changed (all of it what the caller may read and write).
 
     The chat keeps the documents and sources it had chosen that still exist.
     """
-    docs = sorted_documents(store)
+    docs = sorted_documents(view.store)
     ids = {d.doc_id for d in docs}
     names = source_choices(docs)
+    writable = view.library.collections
     return (
         document_rows(docs),
         gr.update(choices=document_choices(docs, with_source=True), value=None),
         gr.update(choices=document_choices(docs), value=[i for i in doc_filter or [] if i in ids]),
         gr.update(choices=names, value=[n for n in source_filter or [] if n in names]),
+        gr.update(
+            choices=writable,
+            value=target if target in writable else view.library.collection,
+            interactive=bool(writable),
+        ),
     )
 
 
@@ -71,19 +81,21 @@ def make_refresh(viewer: Viewer) -> Callable[..., tuple[Any, ...]]:
     def refresh(
         doc_filter: list[str] | None,
         source_filter: list[str] | None,
+        target: str | None = None,
         request: gr.Request | None = None,
     ) -> tuple[Any, ...]:
-        """The views with what the caller may read now."""
-        return refreshed(viewer(request).store, doc_filter, source_filter)
+        """The views with what the caller may read and write now."""
+        return refreshed(viewer(request), doc_filter, source_filter, target)
 
     return refresh
 
 
 def upload_rows(
-    library: WritableLibrary, files: Sequence[tuple[str, BinaryIO]], progress: bool = False
+    library: WritableLibrary, files: Sequence[tuple[str, BinaryIO]], collection: str | None
 ) -> tuple[list[list[str]], str]:
-    """Ingest uploaded (name, stream) pairs: one (file, status, reason) row each, and a summary."""
-    results, _ = library.upload(files, progress=progress)
+    """Ingest uploaded (name, stream) pairs into a collection (None: the caller's usual one):
+    one (file, status, reason) row each, and a summary."""
+    results, _ = library.upload(files, progress=True, collection=collection)
     counts = Counter(result.status for result in results)
     summary = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no files"
     return [[r.name, r.status, r.reason or ""] for r in results], f"Upload: {summary}."
@@ -96,24 +108,25 @@ def make_upload(viewer: Viewer) -> Callable[..., tuple[Any, ...]]:
         paths: list[str] | None,
         doc_filter: list[str] | None,
         source_filter: list[str] | None,
+        target: str | None = None,
         request: gr.Request | None = None,
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's idiom)
     ) -> tuple[Any, ...]:
         """Ingest the chosen files under their own names; show the results, refresh the views."""
         if not paths:
             warning("Choose one or more files first.")
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 8
         view = viewer(request)
         try:
             with ExitStack() as stack:  # Gradio's temporary copy keeps the file's base name
                 files = [(Path(p).name, stack.enter_context(open(p, "rb"))) for p in paths]
-                rows, summary = upload_rows(view.library, files, progress=True)
+                rows, summary = upload_rows(view.library, files, target)
         except Forbidden as exc:
             warning(str(exc))
-            return gr.skip(), render_status(str(exc)), None, *(gr.skip(),) * 4
+            return gr.skip(), render_status(str(exc)), None, *(gr.skip(),) * 5
         info(summary)
         status = render_status(summary)
-        return rows, status, None, *refreshed(view.store, doc_filter, source_filter)
+        return rows, status, None, *refreshed(view, doc_filter, source_filter, target)
 
     return upload
 
@@ -153,6 +166,7 @@ def make_document_action(
         doc_id: str | None,
         doc_filter: list[str] | None,
         source_filter: list[str] | None,
+        target: str | None = None,
         request: gr.Request | None = None,
     ) -> tuple[Any, ...]:
         """Run the action; show its outcome, hide the delete confirmation, refresh the views."""
@@ -165,7 +179,7 @@ def make_document_action(
         else:
             info(message)
         hidden = gr.update(visible=False)
-        return render_status(message), hidden, *refreshed(view.store, doc_filter, source_filter)
+        return render_status(message), hidden, *refreshed(view, doc_filter, source_filter, target)
 
     return run
 
@@ -186,8 +200,9 @@ def reindex_document(library: WritableLibrary, doc: DocRecord) -> str:
 
 
 def build_documents(viewer: Viewer, pickers: list[gr.Dropdown]) -> list[gr.Component]:
-    """The documents tab; returns what `refreshed` updates (table, chosen document, pickers).
-    It is filled when the page loads, with what the signed-in caller may read."""
+    """The documents tab; returns what `refreshed` updates (table, chosen document, pickers,
+    and last the upload's collection). It is filled when the page loads, with what the
+    signed-in caller may read and write."""
     table = gr.Dataframe(
         [],
         headers=DOC_COLUMNS,
@@ -206,6 +221,9 @@ def build_documents(viewer: Viewer, pickers: list[gr.Dropdown]) -> list[gr.Compo
             elem_id="sanad-upload-files",
         )
         with gr.Column():
+            target = gr.Dropdown(
+                choices=[], label="Into collection", elem_id="sanad-upload-collection"
+            )
             upload = gr.Button("Upload", variant="primary", elem_id="sanad-upload-button")
             refresh = gr.Button("Refresh list", size="sm", elem_id="sanad-doc-refresh")
     results = gr.Dataframe(
@@ -233,21 +251,21 @@ def build_documents(viewer: Viewer, pickers: list[gr.Dropdown]) -> list[gr.Compo
         reindex = gr.Button("Re-index", elem_id="sanad-reindex", scale=1)
     status = html_panel(render_status(""), "sanad-doc-status", None)
 
-    views = [table, chosen, *pickers]
+    views = [table, chosen, *pickers, target]
     upload.click(
         make_upload(viewer),
-        [files, *pickers],
+        [files, *pickers, target],
         [results, status, files, *views],
         api_visibility="private",
         show_progress_on=results,
     )
-    refresh.click(make_refresh(viewer), pickers, views, api_visibility="private")
+    refresh.click(make_refresh(viewer), [*pickers, target], views, api_visibility="private")
     delete.click(make_confirm_delete(viewer), chosen, [status, confirm], api_visibility="private")
     chosen.change(lambda: gr.update(visible=False), None, confirm, api_visibility="private")
     for button, action in ((confirm, delete_document), (reindex, reindex_document)):
         button.click(
             make_document_action(viewer, action),
-            [chosen, *pickers],
+            [chosen, *pickers, target],
             [status, confirm, *views],
             api_visibility="private",
         )
