@@ -45,15 +45,15 @@ class Pages:
 
 
 DEFAULT_COLLECTION = "default"  # where documents go unless a collection is named (the seeds)
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")  # collections (a folder of uploads)
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # also a folder of uploads
 
 
 def checked_name(name: str, what: str = "collection") -> str:
-    """A collection (or user) name: 1-64 lower-case letters, digits, '.', '_' or '-', not
-    starting with a punctuation mark (never a path); ValueError otherwise."""
+    """A collection (or user) name: 1-64 ASCII letters, digits, '.', '_' or '-', not starting
+    with a punctuation mark (never a path); ValueError otherwise."""
     if not NAME_PATTERN.match(name or ""):
         raise ValueError(
-            f"bad {what} name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-'"
+            f"bad {what} name {name!r}: use 1-64 letters (a-z, A-Z), digits, '.', '_' or '-'"
         )
     return name
 

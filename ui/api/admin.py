@@ -28,7 +28,7 @@ class NewUser(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description="Lower-case letters, digits, '.', '_' or '-' (1-64).")
+    name: str = Field(description="Letters (a-z, A-Z), digits, '.', '_' or '-' (1-64).")
     role: Role = Field(description=f"One of {', '.join(ROLES)}.")
     password: str = Field(min_length=8, max_length=1024)
 
