@@ -30,7 +30,11 @@ _MIN_PASSWORD = 8
 
 
 class AccountError(ValueError):
-    """A bad name, role or password, or an unknown user, key or collection."""
+    """A bad name, role or password, or a taken name."""
+
+
+class AccountNotFound(AccountError):
+    """An unknown user, key, collection or grant."""
 
 
 class UserInfo(BaseModel):
@@ -94,7 +98,6 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE TABLE IF NOT EXISTS sessions (
     digest TEXT PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
     csrf TEXT NOT NULL, expires REAL NOT NULL);
-
 """
 
 
@@ -155,7 +158,7 @@ class Accounts:
         """One user; AccountError when unknown."""
         row = self._one("SELECT name, role, disabled FROM users WHERE name = ?", (name,))
         if row is None:
-            raise AccountError(f"no user {name}")
+            raise AccountNotFound(f"no user {name}")
         return UserInfo(name=row[0], role=row[1], disabled=bool(row[2]))
 
     def set_disabled(self, name: str, disabled: bool = True) -> UserInfo:
@@ -220,7 +223,7 @@ class Accounts:
         """Revoke a key for good; AccountError when unknown."""
         with self._write() as db:
             if not db.execute("UPDATE keys SET revoked = 1 WHERE id = ?", (key_id,)).rowcount:
-                raise AccountError(f"no key {key_id}")
+                raise AccountNotFound(f"no key {key_id}")
         return next(k for k in self.keys() if k.id == key_id)
 
     def key_access(self, secret: str) -> Access | None:
@@ -252,7 +255,7 @@ class Accounts:
     def check_collection(self, name: str) -> str:
         """The name of an existing collection; AccountError otherwise."""
         if self._one("SELECT 1 FROM collections WHERE name = ?", (name,)) is None:
-            raise AccountError(f"no collection {name} (create it with `sanad collections add`)")
+            raise AccountNotFound(f"no collection {name} (create it with `sanad collections add`)")
         return name
 
     def grant(self, collection: str, user: str, permission: str) -> Grant:
@@ -274,7 +277,7 @@ class Accounts:
                 "DELETE FROM grants WHERE collection = ? AND user = ?", (collection, user)
             ).rowcount
         if not gone:
-            raise AccountError(f"{user} has no grant on {collection}")
+            raise AccountNotFound(f"{user} has no grant on {collection}")
 
     def grants(self) -> list[Grant]:
         """Every grant, by collection and user."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from assistant.access import ROLES, Access, Role
-from assistant.accounts import AccountError, Grant, KeyInfo, UserInfo
+from assistant.accounts import AccountError, AccountNotFound, Grant, KeyInfo, UserInfo
 from assistant.engine import Engine
 from ui.api.callers import CallerAccess
 from ui.api.errors import FORBIDDEN, NOT_FOUND, ApiError
@@ -68,14 +68,13 @@ def admin_routes(api: APIRouter, engine: Engine) -> None:
     accounts = engine.accounts
 
     async def accounting(fn: Callable[[], Any]) -> Any:
-        """Run an accounts call; its AccountError is a 404 (unknown) or a 422 (bad input)."""
+        """Run an accounts call; an unknown name is a 404, other bad input a 422."""
         try:
             return await run_in_threadpool(fn)
+        except AccountNotFound as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
         except AccountError as exc:
-            status, code = (
-                (404, "not_found") if str(exc).startswith("no ") else (422, "invalid_request")
-            )
-            raise ApiError(status, code, str(exc)) from exc
+            raise ApiError(422, "invalid_request", str(exc)) from exc
 
     @api.get("/collections", response_model=CollectionList)
     async def collections(access: CallerAccess) -> CollectionList:
