@@ -7,6 +7,7 @@ secrets: only their SHA-256 is stored, and a key is shown once, when it is creat
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import sqlite3
 import threading
@@ -67,6 +68,10 @@ class Session(BaseModel):
 
     user: str
     csrf: str
+
+    def echoed_by(self, given: str | None) -> bool:
+        """Whether a request echoed this session's CSRF token (compared in constant time)."""
+        return hmac.compare_digest((given or "").encode(), self.csrf.encode())
 
 
 def _digest(secret: str) -> str:

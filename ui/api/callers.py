@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from assistant.access import NOBODY, OWNER, Access
-from assistant.accounts import AccountError, Accounts
+from assistant.accounts import AccountError, Accounts, Session
 from ui.api.errors import ApiError
 
 SESSION_COOKIE = "sanad_session"
@@ -61,15 +61,29 @@ class Callers:
         except AccountError:
             return NOBODY
 
-    def session_access(self, request: Request) -> Access | None:
-        """The signed-in browser's rights (None: no live session)."""
-        session = self.accounts.session(request.cookies.get(SESSION_COOKIE, ""))
+    def authorization(self, header: str) -> Access | None:
+        """The rights an Authorization header carries: the owner's in an open Sanad, else its
+        bearer key's (None: no bearer, or a wrong one)."""
+        if self.open:
+            return OWNER
+        scheme, _, secret = header.partition(" ")
+        return self.bearer(secret.strip()) if scheme.lower() == "bearer" else None
+
+    def signed_in(self, request: Request) -> tuple[Session, Access] | None:
+        """The browser's live session and its user's rights (None: none, or a user disabled)."""
+        token = request.cookies.get(SESSION_COOKIE, "")
+        session = self.accounts.session(token) if token else None
         if session is None:
             return None
         try:
-            return self.accounts.access(session.user)
+            return session, self.accounts.access(session.user)
         except AccountError:
             return None
+
+    def session_access(self, request: Request) -> Access | None:
+        """The signed-in browser's rights (None: no live session)."""
+        found = self.signed_in(request)
+        return found[1] if found else None
 
     def resolve(self, request: Request) -> Access:
         """The caller's rights; ApiError 401 (no or wrong credentials) or 403 (CSRF).
@@ -80,22 +94,18 @@ class Callers:
             return OWNER
         header = request.headers.get("authorization", "")
         if header:
-            scheme, _, secret = header.partition(" ")
-            access = self.bearer(secret.strip()) if scheme.lower() == "bearer" else None
+            access = self.authorization(header)
             if access is None:
                 raise ApiError(401, "unauthorized", "wrong bearer token or API key", _CHALLENGE)
             return access
-        token = request.cookies.get(SESSION_COOKIE, "")
-        session = self.accounts.session(token) if token else None
-        if session is not None:
-            if request.method not in SAFE_METHODS:
-                echoed = request.headers.get(CSRF_HEADER, "")
-                if not hmac.compare_digest(echoed.encode(), session.csrf.encode()):
-                    raise ApiError(403, "forbidden", "missing or wrong X-CSRF-Token header")
-            try:
-                return self.accounts.access(session.user)
-            except AccountError as exc:
-                raise ApiError(401, "unauthorized", str(exc), _CHALLENGE) from exc
+        found = self.signed_in(request)
+        if found is not None:
+            session, access = found
+            if request.method not in SAFE_METHODS and not session.echoed_by(
+                request.headers.get(CSRF_HEADER)
+            ):
+                raise ApiError(403, "forbidden", "missing or wrong X-CSRF-Token header")
+            return access
         raise ApiError(
             401,
             "unauthorized",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ui.api.callers import CSRF_COOKIE, SESSION_COOKIE, Callers
+from ui.api.callers import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, Callers
 from ui.assets import asset
 
 PAGE_TEXT = {
@@ -85,8 +85,8 @@ def login_routes(callers: Callers) -> APIRouter:
         token = request.cookies.get(SESSION_COOKIE, "")
         session = await run_in_threadpool(callers.accounts.session, token)
         if session is not None:
-            echoed = request.headers.get("x-csrf-token") or (await request.form()).get("csrf")
-            if echoed != session.csrf:
+            echoed = request.headers.get(CSRF_HEADER) or (await request.form()).get("csrf")
+            if not session.echoed_by(echoed if isinstance(echoed, str) else None):
                 return Response(status_code=403)
             await run_in_threadpool(callers.accounts.close_session, token)
         response = RedirectResponse("/login", status_code=303)

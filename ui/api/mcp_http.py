@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assistant.access import NOBODY, OWNER, Access
+from assistant.access import NOBODY, Access
 from assistant.engine import Engine
 from ui.api.callers import Callers
 from ui.api.errors import error_body
@@ -31,11 +31,7 @@ class TokenGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The request, or 401 with the API's error body."""
         given = Headers(scope=scope).get("authorization", "")
-        scheme, _, token = given.partition(" ")
-        ok = self.callers.open or (
-            scheme.lower() == "bearer" and self.callers.bearer(token.strip()) is not None
-        )
-        if not ok:
+        if self.callers.authorization(given) is None:
             body = error_body("unauthorized", "missing or wrong bearer token or API key")
             response = JSONResponse(body, 401, headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
@@ -54,11 +50,7 @@ class McpEndpoint:
 
     def caller(self, headers: Mapping[str, str] | None) -> Access:
         """The rights of a message's bearer (verified by TokenGate for this request)."""
-        if self.callers.open:
-            return OWNER
-        scheme, _, token = (headers or {}).get("authorization", "").partition(" ")
-        found = self.callers.bearer(token.strip()) if scheme.lower() == "bearer" else None
-        return found or NOBODY
+        return self.callers.authorization((headers or {}).get("authorization", "")) or NOBODY
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
