@@ -14,30 +14,13 @@ from assistant.access import Access, Forbidden
 from assistant.citations import Answer
 from assistant.config import Settings
 from assistant.conversation import ConversationStore
-from assistant.engine import Engine
+from assistant.engine import Engine, ReadableStore
 from assistant.feedback import FeedbackStore
 from index.filters import Filters
 from index.library import FileResult
 from index.pipeline import IngestReport
 from index.provenance import DEFAULT_COLLECTION
 from index.store import DocRecord
-
-
-class ReadableStore:
-    """The store's documents that the caller may read (the others do not exist here)."""
-
-    def __init__(self, engine: Engine, access: Access) -> None:
-        self._engine = engine
-        self._access = access
-
-    def documents(self, ids: Sequence[str] | None = None) -> list[DocRecord]:
-        """The readable documents (of `ids`, when given)."""
-        docs = self._engine.store.documents(ids)
-        return [d for d in docs if self._access.can_read(d.origin.collection)]
-
-    def document(self, doc_id: str) -> tuple[DocRecord, str] | None:
-        """A readable document and its text (None: unknown or not the caller's)."""
-        return self._engine.document(doc_id, self._access)
 
 
 class WritableLibrary:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any, Literal, Protocol, Self
 
 from pydantic import BaseModel, Field
 
 from index.provenance import DEFAULT_COLLECTION, Provenance
-from index.store import ChunkRecord, DocRecord, Store
+from index.store import ChunkRecord, DocRecord
 
 CONTEXT_CHARS = 300
 _ID = re.compile(r"^([0-9a-f]{16}):(\d{1,9})-(\d{1,9})$")
@@ -147,14 +146,12 @@ class DocumentLookup(Protocol):
         ...
 
 
-def resolve(
-    store: DocumentLookup, cid: str, can_read: Callable[[str], bool] = lambda collection: True
-) -> tuple[DocRecord, str, int, int]:
-    """The cited document, its text and the span, or CitationNotFound (also for a document
-    of a collection the caller cannot read: to them it does not exist)."""
+def resolve(store: DocumentLookup, cid: str) -> tuple[DocRecord, str, int, int]:
+    """The cited document, its text and the span, or CitationNotFound (given a caller's view
+    of the store, also for a document they cannot read: to them it does not exist)."""
     doc_id, start, end = parse_citation_id(cid)
     found = store.document(doc_id)
-    if found is None or not can_read(found[0].origin.collection):
+    if found is None:
         raise CitationNotFound(f"no document {doc_id} in the index")
     doc, text = found
     if end > len(text):
@@ -162,14 +159,9 @@ def resolve(
     return doc, text, start, end
 
 
-def lookup(
-    store: Store,
-    cid: str,
-    can_read: Callable[[str], bool] = lambda collection: True,
-    context_chars: int = CONTEXT_CHARS,
-) -> CitationContext:
+def lookup(store: DocumentLookup, cid: str, context_chars: int = CONTEXT_CHARS) -> CitationContext:
     """Resolve a citation id to its quote, document metadata and surrounding context."""
-    doc, text, start, end = resolve(store, cid, can_read)
+    doc, text, start, end = resolve(store, cid)
     doc_id = doc.doc_id
     lo, hi = max(0, start - context_chars), min(len(text), end + context_chars)
     return CitationContext(

@@ -239,7 +239,7 @@ class Engine:
 
     def citation(self, citation_id: str, access: Access = OWNER) -> CitationContext:
         """A citation of a document the caller may read (CitationNotFound otherwise)."""
-        return lookup(self.store, citation_id, access.can_read)
+        return lookup(ReadableStore(self, access), citation_id)
 
     def writable(self, doc_id: str, access: Access) -> DocRecord:
         """A document the caller may change: DocumentNotFound when they cannot read it,
@@ -354,6 +354,23 @@ class Engine:
                 final = item
         assert final is not None
         return final
+
+
+class ReadableStore:
+    """The store's documents that the caller may read (the others do not exist here)."""
+
+    def __init__(self, engine: Engine, access: Access) -> None:
+        self._engine = engine
+        self._access = access
+
+    def documents(self, ids: Sequence[str] | None = None) -> list[DocRecord]:
+        """The readable documents (of `ids`, when given)."""
+        docs = self._engine.store.documents(ids)
+        return [d for d in docs if self._access.can_read(d.origin.collection)]
+
+    def document(self, doc_id: str) -> tuple[DocRecord, str] | None:
+        """A readable document and its text (None: unknown or not the caller's)."""
+        return self._engine.document(doc_id, self._access)
 
 
 def validate_question(question: str, max_chars: int) -> str:

@@ -15,7 +15,8 @@ from typing import Any, BinaryIO
 import gradio as gr
 
 from assistant.access import Forbidden
-from assistant.caller_view import CallerView, ReadableStore, WritableLibrary
+from assistant.caller_view import CallerView, WritableLibrary
+from assistant.engine import ReadableStore
 from index.documents import SUPPORTED_SUFFIXES
 from index.formats.base import SkipFile
 from index.library import DocumentNotFound

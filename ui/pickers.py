@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from assistant.caller_view import ReadableStore
+from assistant.engine import ReadableStore
 from index.filters import Filters, host_of
 from index.language import LANGS
 from index.store import DocRecord

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.access import Forbidden
 from assistant.accounts import AccountError
+from assistant.caller_view import WritableLibrary
 from assistant.citations import (
     Answer,
     CitationContext,
@@ -493,13 +494,8 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     )
     async def delete_document(doc_id: str, access: CallerAccess) -> DocumentSummary:
         """Delete a document: gone from Chroma and from every process's search at once."""
-
-        def delete() -> DocRecord:
-            engine.writable(doc_id, access)
-            return engine.library.delete(doc_id)
-
         try:
-            record = await guard.call(delete)
+            record = await guard.call(lambda: WritableLibrary(engine, access).delete(doc_id))
         except DocumentNotFound as exc:
             raise ApiError(404, "not_found", str(exc)) from exc
         except Forbidden as exc:
@@ -517,13 +513,8 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
     )
     async def reindex_document(doc_id: str, access: CallerAccess) -> IngestResult:
         """Read a document's file or page again and embed it anew."""
-
-        def reindex() -> IngestReport:
-            engine.writable(doc_id, access)
-            return engine.library.reindex(doc_id)
-
         try:
-            report = await guard.call(reindex)
+            report = await guard.call(lambda: WritableLibrary(engine, access).reindex(doc_id))
         except DocumentNotFound as exc:
             raise ApiError(404, "not_found", str(exc)) from exc
         except Forbidden as exc:
