@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from assistant.citations import Answer, CitationContext, CitationNotFound, lookup
+from assistant.citations import Answer, CitationContext, CitationNotFound
 from assistant.engine import Engine, StoreUnavailable
 from assistant.retrieval import ScoredChunk
 from index.filters import Filters
@@ -68,7 +68,7 @@ class LocalBackend:
 
     def cite(self, citation_id: str) -> CitationContext:
         """The citation looked up in the store."""
-        return lookup(self.engine.store, citation_id)
+        return self.engine.citation(citation_id)
 
     def ingest(self, job: IngestJob) -> IngestReport:
         """The library's ingestion, with progress bars (into an existing collection)."""
