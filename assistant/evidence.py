@@ -2,12 +2,14 @@
 
 Every candidate sentence of the retrieved passages gets the same few features in every
 language: its dense score against the question (minus the question's similarity to a
-corpus-independent reference centroid of the sentence's language), how many of the question's
-content words it holds (in its own language; across Arabic and Latin script, the share of
-the question's names it holds: assistant/names.py), whether the question's numbers occur in it
-(across scripts), and whether it holds what the question word asks
-for (a year for "when", a number for "how many"). Headlines and page debris are not candidates.
-A sentence model picks the sentence that answers (it is quoted first); a decision model, over
+corpus-independent reference centroid of the sentence's language) and its margin over the best
+sentence of its passage, how many of the question's content words it holds (in its own
+language, also weighted by how few of the candidates hold each word; across Arabic and Latin
+script, the share of the question's names it holds: assistant/names.py), whether the
+question's numbers occur in it (across scripts), and whether it holds what the question word
+asks for (a year for "when", a number for "how many"). Headlines and page debris are not candidates.
+A sentence model picks the sentence that answers (it is quoted first; fitted listwise, as a
+choice among a question's candidates); a decision model, over
 that sentence's features and the best of all candidates, gives the probability that the
 evidence answers. The answer abstains below `SANAD_MIN_EVIDENCE`. Both are logistic
 regressions fitted on the public sets by `benchmarks/fit_evidence.py`.
@@ -51,6 +53,8 @@ SENTENCE_FEATURES = (
     "type_known",
     "type_missing",
     "log_words",
+    "idf_cover",
+    "dense_in_chunk",
 )
 DECISION_FEATURES = (
     "best_logit",
@@ -260,10 +264,18 @@ class EvidenceScorer:
             )
             for hit, _, _ in spans
         }
+        sentences = [hit.chunk.text[start:end] for hit, start, end in spans]
+        words = [
+            content_words(text, language) if hit.chunk.origin.lang == language else None
+            for text, (hit, _, _) in zip(sentences, spans)
+        ]
+        idf = _idf(q_words, [w for w in words if w is not None])
+        chunk_dense: dict[str, float] = {}
+        for (hit, _, _), value in zip(spans, dense):
+            chunk_dense[hit.chunk.id] = max(value, chunk_dense.get(hit.chunk.id, -np.inf))
         rows = []
-        for (hit, start, end), value, rank in zip(spans, dense, ranks):
-            sentence = hit.chunk.text[start:end]
-            same = hit.chunk.origin.lang == language
+        for (hit, _, _), sentence, own, value, rank in zip(spans, sentences, words, dense, ranks):
+            same = own is not None
             rows.append(
                 [
                     value,
@@ -271,7 +283,9 @@ class EvidenceScorer:
                     rank - ranks.max(),
                     hit.evidence,
                     float(same),
-                    _coverage(q_words, question, language, sentence, hit.chunk.origin.lang),
+                    len(q_words & own) / len(q_words)
+                    if same and q_words
+                    else _coverage(q_words, question, language, sentence, hit.chunk.origin.lang),
                     chunk_cover[hit.chunk.id],
                     float(bool(q_numbers)),
                     len(q_numbers & numbers_in(sentence)) / len(q_numbers) if q_numbers else 0.0,
@@ -281,6 +295,8 @@ class EvidenceScorer:
                         and not has_answer_type(sentence, hit.chunk.origin.lang, q_type)
                     ),
                     math.log(len(sentence.split())),
+                    sum(idf[w] for w in q_words & own) / sum(idf.values()) if same and idf else 0.0,
+                    value - chunk_dense[hit.chunk.id],
                 ]
             )
         features = np.asarray(rows, dtype=np.float64)
@@ -316,6 +332,13 @@ class EvidenceScorer:
                     seen.add(where)
                     spans.append((hit, start, end))
         return spans
+
+
+def _idf(q_words: set[str], sentences: list[set[str]]) -> dict[str, float]:
+    """Weight of each question word by how few of the candidate sentences hold it: a word
+    every sentence on the topic repeats says little about which one answers."""
+    n = len(sentences)
+    return {w: math.log((n + 1) / (sum(w in s for s in sentences) + 0.5)) for w in q_words}
 
 
 def _coverage(q_words: set[str], question: str, language: str, text: str, lang: str) -> float:

@@ -4,7 +4,9 @@ Usage: python -m benchmarks.fit_evidence [--eval-dir ../shared/eval] [--write]
 
 Two logistic regressions over the features of assistant/evidence.py:
 - the sentence model picks, among a question's candidate sentences, the one that answers
-  (positives: sentences in the gold paragraph that hold a gold answer string);
+  (positives: sentences in the gold paragraph that hold a gold answer string). It is fitted
+  listwise, as the choice it makes (the softmax over a question's candidates), which picks the
+  answering sentence more often than a fit of each sentence on its own;
 - the decision model says whether the evidence answers at all, from that sentence's
   features and the best over all candidates (positives: answerable questions; negatives:
   questions whose article, paragraph or passage was withheld).
@@ -26,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import minimize
 
 from assistant.config import Settings
 from assistant.engine import Engine
@@ -111,12 +114,39 @@ def tydi_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> lis
     return out
 
 
+def fit_choice(
+    groups: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...], l2: float = L2
+) -> LogisticModel:
+    """Listwise (conditional) logistic regression: for each group of candidates holding at
+    least one positive, maximise the softmax probability of its positives (L-BFGS)."""
+    groups = [(x, y) for x, y in groups if y.any()]
+    x_all = np.vstack([x for x, _ in groups])
+    mean, scale = x_all.mean(axis=0), x_all.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    standard = [((x - mean) / scale, y.astype(bool)) for x, y in groups]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, gradient = l2 * (w @ w) / 2, l2 * w
+        for z, y in standard:
+            s = z @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            mass = p[y].sum()
+            total -= np.log(mass + 1e-12)
+            gradient = gradient - z.T @ (np.where(y, p / (mass + 1e-12), 0.0) - p)
+        return total, gradient
+
+    weights = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B").x
+    return LogisticModel(names, mean, scale, weights, 0.0)
+
+
 def fit_sentence_model(outcomes: list[Outcome]) -> LogisticModel:
-    """Which candidate answers: positives are sentences of answerable questions that hold it."""
-    answered = [o for o in outcomes if o.kind == "answerable" and len(o.features)]
-    x = np.vstack([o.features for o in answered])
-    y = np.concatenate([o.labels for o in answered]).astype(float)
-    return fit_logistic(x, y, np.ones(len(y)), SENTENCE_FEATURES)
+    """Which candidate answers, as a choice among each answerable question's candidates
+    (positives: the sentences that hold the answer)."""
+    return fit_choice(
+        [(o.features, o.labels) for o in outcomes if o.kind == "answerable" and len(o.features)],
+        SENTENCE_FEATURES,
+    )
 
 
 def question_rows(outcomes: list[Outcome], sentence: LogisticModel) -> np.ndarray:

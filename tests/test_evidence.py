@@ -66,6 +66,7 @@ ON_TOPIC_UNANSWERED = [
     "How much oil did Libya export in 2021?",
     "كم برميلا من النفط صدرت ليبيا في عام 2021؟",
     "Berapa banyak minyak yang diekspor Libya pada tahun 2021?",
+    "كم يبلغ عدد سكان ليبيا؟",
     *[
         pytest.param(q, marks=ANSWERED_ON_A_NEIGHBOURING_TOPIC)
         for q in (
@@ -73,7 +74,6 @@ ON_TOPIC_UNANSWERED = [
             "من فاز بالانتخابات الرئاسية الليبية عام 2024؟",
             "Siapa yang memenangkan pemilihan presiden Libya tahun 2024?",
             "How many people live in Libya?",
-            "كم يبلغ عدد سكان ليبيا؟",
             "Berapa jumlah penduduk Libya?",
         )
     ],
