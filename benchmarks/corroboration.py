@@ -42,7 +42,7 @@ from assistant.evidence import Candidate, EvidenceScorer, LogisticModel
 from assistant.query import Query
 from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, load
 from benchmarks.common import contains_answer, key_of
-from benchmarks.fit_evidence import fit_logistic
+from benchmarks.fitting import fit_logistic
 
 LANGS = ("en", "ar")
 THRESHOLD = 0.85  # probability at which a pair counts as saying the same thing

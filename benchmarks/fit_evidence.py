@@ -10,7 +10,10 @@ Two logistic regressions over the features of assistant/evidence.py:
 - the decision model says whether the evidence answers at all, from that sentence's
   features and the best over all candidates (positives: answerable questions; negatives:
   questions whose article, paragraph or passage was withheld).
-Two sources, each class of each source weighing the same in total:
+The sentence model also learns from a third source, the parallel corpus of
+benchmarks/corroboration.py (every article in Arabic and in English, both indexed: the same
+point in two languages among the candidates), where it reports its held-out pick.
+Two sources for the decision model, each class of each source weighing the same in total:
 - the article benchmark (benchmarks/articles.py): answerable, article-withheld and
   paragraph-withheld questions on whole ar/en articles;
 - TyDi QA GoldP ar/en/id in one mixed index, with and without the gold passage, using only
@@ -28,7 +31,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize
 
 from assistant.config import Settings
 from assistant.engine import Engine
@@ -41,35 +43,14 @@ from assistant.evidence import (
     LogisticModel,
     decision_features,
 )
+from benchmarks import corroboration
 from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, Outcome, collect, summarise, table
 from benchmarks.common import contains_answer, index_task, key_of
+from benchmarks.fitting import fit_choice, fit_logistic
 from index.embedding import Embedder
 
 TYDI_BENCHMARK_QUESTIONS = 100  # per language, left to benchmarks/answers.py
 FALSE_ABSTENTION = 0.10  # on held-out answerable article questions (README: why not 5%)
-L2 = 1.0
-
-
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, ...], l2: float = L2
-) -> LogisticModel:
-    """Weighted, L2-regularised logistic regression on standardised features (Newton)."""
-    mean = np.average(x, axis=0, weights=w)
-    scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
-    scale[scale < 1e-9] = 1.0
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    beta = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 0.0
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(z @ beta)))
-        gradient = z.T @ (w * (p - y)) + penalty * beta
-        hessian = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        beta -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return LogisticModel(names, mean, scale, beta[:-1], float(beta[-1]))
 
 
 def tydi_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> list[Outcome]:
@@ -114,30 +95,39 @@ def tydi_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> lis
     return out
 
 
-def fit_choice(
-    groups: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...], l2: float = L2
-) -> LogisticModel:
-    """Listwise (conditional) logistic regression: for each group of candidates holding at
-    least one positive, maximise the softmax probability of its positives (L-BFGS)."""
-    groups = [(x, y) for x, y in groups if y.any()]
-    x_all = np.vstack([x for x, _ in groups])
-    mean, scale = x_all.mean(axis=0), x_all.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    standard = [((x - mean) / scale, y.astype(bool)) for x, y in groups]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, gradient = l2 * (w @ w) / 2, l2 * w
-        for z, y in standard:
-            s = z @ w
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            mass = p[y].sum()
-            total -= np.log(mass + 1e-12)
-            gradient = gradient - z.T @ (np.where(y, p / (mass + 1e-12), 0.0) - p)
-        return total, gradient
-
-    weights = minimize(loss, np.zeros(len(names)), jac=True, method="L-BFGS-B").x
-    return LogisticModel(names, mean, scale, weights, 0.0)
+def parallel_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> list[Outcome]:
+    """Candidate sentences of the parallel corpus's 600 asks (benchmarks/corroboration.py):
+    every article in both languages, positives in either language's gold paragraph."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(
+            settings.model_copy(update={"data_dir": Path(tmp) / "data", "collection": "parallel"}),
+            embedder,
+        )
+        corpus, asks = corroboration.collect(eval_dir, settings, engine, engine.extractive.scorer)
+    out = []
+    for ask in asks:
+        q = ask.question
+        labels = [
+            (place := corroboration.where(corpus, s)[0])[0] == q.article
+            and place[2] == q.paragraph
+            and contains_answer(s.text, q.answers)
+            for s in ask.sentences
+        ]
+        out.append(
+            Outcome(
+                question=q,
+                kind="answerable",
+                evidence=0.0,
+                first_in_article=False,
+                overlaps_paragraph=False,
+                contains_gold=False,
+                features=np.array([s.features for s in ask.sentences]).reshape(
+                    len(ask.sentences), len(SENTENCE_FEATURES)
+                ),
+                labels=np.array(labels, dtype=bool),
+            )
+        )
+    return out
 
 
 def fit_sentence_model(outcomes: list[Outcome]) -> LogisticModel:
@@ -161,9 +151,10 @@ def question_rows(outcomes: list[Outcome], sentence: LogisticModel) -> np.ndarra
     return np.array(rows)
 
 
-def fit_models(sources: list[list[Outcome]]) -> EvidenceModel:
-    """Both models; in the decision fit each source and each class weighs the same in total."""
-    sentence = fit_sentence_model([o for part in sources for o in part])
+def fit_models(sources: list[list[Outcome]], choices: list[Outcome]) -> EvidenceModel:
+    """Both models: the sentence model on the sources' questions and `choices` (answerable
+    questions only); in the decision fit each source and each class weighs the same in total."""
+    sentence = fit_sentence_model([o for part in sources for o in part] + choices)
     xs, ys, ws = [], [], []
     for part in sources:
         y = np.array([o.kind == "answerable" for o in part], dtype=float)
@@ -190,20 +181,26 @@ def threshold_for(answerable: list[Outcome], target: float) -> float:
     return float(values[int(np.floor(target * len(values)))]) if len(values) else 0.5
 
 
-def held_out(articles: list[Outcome], tydi: list[Outcome]) -> float:
+def held_out(articles: list[Outcome], tydi: list[Outcome], parallel: list[Outcome]) -> float:
     """Score every question by models fitted without its fold; return the chosen threshold.
 
-    Articles fold by article (the blocks of 'article withheld'); TyDi questions fold by
-    position. Fold f's models see neither fold f's articles nor fold f's TyDi questions.
+    Articles and the parallel corpus fold by article (the blocks of 'article withheld'); TyDi
+    questions fold by position. Fold f's models see neither fold f's articles (in any layout)
+    nor fold f's TyDi questions. A parallel ask's `contains_gold` is whether the sentence its
+    held-out model picks holds the answer.
     """
     n_articles = max(o.question.article for o in articles) + 1
     block = -(-n_articles // ARTICLE_FOLDS)
     for f in range(ARTICLE_FOLDS):
         art_in = [o for o in articles if o.question.article // block != f]
         tydi_in = [o for i, o in enumerate(tydi) if (i // 2) % ARTICLE_FOLDS != f]
-        model = fit_models([art_in, tydi_in])
+        parallel_in = [o for o in parallel if o.question.article // block != f]
+        model = fit_models([art_in, tydi_in], parallel_in)
         assess(model, [o for o in articles if o.question.article // block == f])
         assess(model, [o for i, o in enumerate(tydi) if (i // 2) % ARTICLE_FOLDS == f])
+        for o in parallel:
+            if o.question.article // block == f and len(o.features):
+                o.contains_gold = bool(o.labels[int(np.argmax(model.sentence.logit(o.features)))])
     return threshold_for([o for o in articles if o.kind == "answerable"], FALSE_ABSTENTION)
 
 
@@ -237,16 +234,25 @@ def main() -> None:
     embedder = Engine(settings).embedder
     articles = collect(args.eval_dir, settings, embedder)
     tydi = tydi_outcomes(args.eval_dir, settings, embedder)
-    threshold = held_out(articles, tydi)
+    parallel = parallel_outcomes(args.eval_dir, settings, embedder)
+    threshold = held_out(articles, tydi, parallel)
     report = {
         "threshold": threshold,
         "tydi_held_out": tydi_table(tydi, threshold),
         "articles_held_out": summarise(articles, threshold),
+        "parallel_held_out": {
+            lang: {
+                "first sentence holds the answer %": float(
+                    np.mean([o.contains_gold for o in parallel if o.question.lang == lang]) * 100
+                )
+            }
+            for lang in ("en", "ar")
+        },
     }
     print("Held out (models fitted without the question's fold):\n")
     print(table(report["articles_held_out"]))
-    print(json.dumps({"threshold": threshold, "tydi_held_out": report["tydi_held_out"]}, indent=2))
-    model = fit_models([articles, tydi])
+    print(json.dumps({k: v for k, v in report.items() if k != "articles_held_out"}, indent=2))
+    model = fit_models([articles, tydi], parallel)
     if args.write:
         document = {
             "sentence": model.sentence.to_json(),

@@ -126,11 +126,11 @@ def test_search_reads_titles_questions_and_answers_folding_arabic(tmp_path, aske
     for variant in ("الى ان التدريب", "إلي أن التدريب", "الي ان التدريب"):
         assert found(store, variant) == {cid["ar"]}, variant
     assert found(store, "  HAFTAR'S MILITIAS  ") == {cid["en"]}  # case and blanks
-    # answer text only: the English line quoted in the English and the Arabic answers
+    # answer text only: a line the English answer quotes, in no question
     assert "Arabic-language service" in asked["en"].text
-    assert "arabic-language service" not in (ASK["en"] + ASK["ar"]).lower()
+    assert "arabic-language service" not in "".join(ASK.values()).lower()
     quoting = {cid[lang] for lang in cid if "Arabic-language service" in asked[lang].text}
-    assert quoting >= {cid["en"], cid["ar"]}
+    assert cid["en"] in quoting
     assert found(store, "arabic-language SERVICE") == quoting
     assert found(store, "voa-islam.com") == {cid["id"]}
     assert found(store, "no such words anywhere") == set()
