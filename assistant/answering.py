@@ -7,7 +7,7 @@ several articles make, in any language, is quoted once and cited to each of them
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -25,17 +25,25 @@ from index.store import ChunkRecord
 
 _OPEN_ENDINGS = ":,،;؛-–—"
 
+# Where a quoted sentence's translations may be: chunks of the other languages closest to it,
+# from the documents the caller may read (Engine builds one per question).
+Related = Callable[[Candidate], list[ScoredChunk]]
+
 
 class Answerer(Protocol):
     """Anything that answers from retrieved passages."""
 
     mode: str
 
-    def answer(self, query: Query, passages: list[ScoredChunk]) -> Answer:
+    def answer(
+        self, query: Query, passages: list[ScoredChunk], related: Related | None = None
+    ) -> Answer:
         """A complete answer."""
         ...
 
-    def stream(self, query: Query, passages: list[ScoredChunk]) -> Iterator[str | Answer]:
+    def stream(
+        self, query: Query, passages: list[ScoredChunk], related: Related | None = None
+    ) -> Iterator[str | Answer]:
         """Text deltas as they come, then the final Answer."""
         ...
 
@@ -112,15 +120,30 @@ class ExtractiveAnswerer:
         np.fill_diagonal(same, 0.0)
         return same
 
-    def answer(self, query: Query, passages: list[ScoredChunk]) -> Answer:
-        """Quote the evidence sentences with their markers, or abstain."""
+    def answer(
+        self, query: Query, passages: list[ScoredChunk], related: Related | None = None
+    ) -> Answer:
+        """Quote the evidence sentences with their markers, or abstain.
+
+        related: where the first line's translations may be, when retrieval missed them; their
+        sentences may only be markers (or the quote, in the asker's language) of that line.
+        """
         started = time.perf_counter()
         sentences, best, evidence = self.decide(query, passages)
         if best is None:
             return abstain(query).model_copy(update={"evidence": evidence})
-        answer = self.compose(query, sentences, best, evidence)
+        support = self.translations(query, passages, best, related) if related else []
+        answer = self.compose(query, sentences, best, evidence, support)
         answer.timings_ms = {"compose_ms": (time.perf_counter() - started) * 1000}
         return answer
+
+    def translations(
+        self, query: Query, passages: list[ScoredChunk], best: Candidate, related: Related
+    ) -> list[Candidate]:
+        """Sentences of the chunks where `best`'s translations may be, not already retrieved."""
+        seen = {hit.chunk.id for hit in passages}
+        extra = [hit for hit in related(best) if hit.chunk.id not in seen]
+        return self.scorer.candidates(query, extra) if extra else []
 
     def compose(
         self,
@@ -128,11 +151,12 @@ class ExtractiveAnswerer:
         sentences: list[Candidate],
         best: Candidate,
         evidence: float,
+        support: Sequence[Candidate] = (),
     ) -> Answer:
         """The grounded answer: one line per point, each with the markers of its sources."""
         citations: list[Citation] = []
         lines: list[str] = []
-        for group in self.points(sentences, best, query.language):
+        for group in self.points(sentences, best, query.language, support):
             for i, sentence in enumerate(group):
                 start, end = sentence.start, sentence.end
                 if i == 0:
@@ -149,27 +173,36 @@ class ExtractiveAnswerer:
             evidence=evidence,
         )
 
-    def stream(self, query: Query, passages: list[ScoredChunk]) -> Iterator[str | Answer]:
+    def stream(
+        self, query: Query, passages: list[ScoredChunk], related: Related | None = None
+    ) -> Iterator[str | Answer]:
         """The extractive answer is ready at once: its text, then the answer."""
-        answer = self.answer(query, passages)
+        answer = self.answer(query, passages, related)
         yield answer.text
         yield answer
 
     def points(
-        self, sentences: list[Candidate], best: Candidate, language: str
+        self,
+        sentences: list[Candidate],
+        best: Candidate,
+        language: str,
+        support: Sequence[Candidate] = (),
     ) -> list[list[Candidate]]:
         """Lines as groups of sentences saying one thing, the one to quote first in each.
 
         The first line is the answering sentence's point; further lines are the next
         sentences (by the sentence model) whose own evidence decision holds. A candidate
         that says what a line already says joins that line as a marker (one per article).
+        `support` sentences (from `translations`) never start a line of their own.
         """
+        heads = len(sentences)
+        sentences = [*sentences, *support]
         index = {id(s): i for i, s in enumerate(sentences)}
         same = self.same_point(sentences)
         line_p = self.scorer.line_evidence(sentences)
         ordered = [index[id(best)]] + [
             i
-            for i in np.argsort([-s.logit for s in sentences], kind="stable").tolist()
+            for i in np.argsort([-s.logit for s in sentences[:heads]], kind="stable").tolist()
             if sentences[i] is not best and line_p[i] >= self.line_min
         ]
         groups: list[list[int]] = []

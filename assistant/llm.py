@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
-from assistant.answering import ExtractiveAnswerer, abstain, make_citation
+from assistant.answering import ExtractiveAnswerer, Related, abstain, make_citation
 from assistant.citations import MARKER, Answer, Citation, renumber, validate_markers
 from assistant.messages import LLM_FALLBACK, say
 from assistant.query import Query
@@ -163,8 +163,11 @@ class LLMAnswerer:
         self.llm = llm
         self.fallback = fallback
 
-    def answer(self, query: Query, passages: list[ScoredChunk]) -> Answer:
-        """A complete answer from the model (or the extractive fallback)."""
+    def answer(
+        self, query: Query, passages: list[ScoredChunk], related: Related | None = None
+    ) -> Answer:
+        """A complete answer from the model (or the extractive fallback, which uses
+        `related` to find the first line's translations)."""
         if not self._answerable(query, passages):
             return abstain(query, mode="llm")
         started = time.perf_counter()
@@ -172,10 +175,13 @@ class LLMAnswerer:
             response = self.llm.chat(build_messages(query, passages))
             return self._finish(query, passages, response.message.content, started)
         except Exception as exc:
-            return self._fall_back(query, passages, exc, started)
+            return self._fall_back(query, passages, exc, started, related)
 
-    def stream(self, query: Query, passages: list[ScoredChunk]) -> Iterator[str | Answer]:
-        """Checked text deltas as the model writes them, then the final Answer."""
+    def stream(
+        self, query: Query, passages: list[ScoredChunk], related: Related | None = None
+    ) -> Iterator[str | Answer]:
+        """Checked text deltas as the model writes them, then the final Answer (`related`: as
+        for `answer`)."""
         if not self._answerable(query, passages):
             answer = abstain(query, mode="llm")
             yield answer.text
@@ -204,7 +210,7 @@ class LLMAnswerer:
             tail = markers.flush()
             final = self._finish(query, passages, "".join(raw), started)
         except Exception as exc:
-            answer = self._fall_back(query, passages, exc, started)
+            answer = self._fall_back(query, passages, exc, started, related)
             if not sent:
                 yield answer.text
             yield answer
@@ -250,6 +256,7 @@ class LLMAnswerer:
         passages: list[ScoredChunk],
         exc: BaseException,
         started: float,
+        related: Related | None = None,
     ) -> Answer:
         """The extractive answer, with a notice that the model could not be used."""
         llm_ms = (time.perf_counter() - started) * 1000
@@ -258,7 +265,7 @@ class LLMAnswerer:
         )
         notice = say(LLM_FALLBACK, query.language)
         try:
-            answer = self.fallback.answer(query, passages)
+            answer = self.fallback.answer(query, passages, related)
         except Exception as inner:
             log.warning("extractive fallback failed too: %s: %s", type(inner).__name__, inner)
             answer = abstain(query)

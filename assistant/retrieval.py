@@ -18,8 +18,9 @@ passages in another language. Two steps remove that bias:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -31,6 +32,9 @@ from index.filters import Filters
 from index.language import detect_language
 from index.live import LiveIndex
 from index.store import ChunkRecord, Store
+
+if TYPE_CHECKING:
+    from assistant.evidence import Candidate
 
 # One BLAS thread for the product: OpenBLAS workers spin after each call and, on 2 cores,
 # slowed the next question's embedding 2-3x (search p50 at 8k chunks: 65 ms -> 29 ms).
@@ -148,6 +152,66 @@ class Retriever:
             for c in chosen
             if derived.ids[c.row] in records
         ]
+
+    def related(
+        self, query: Query, filters: Filters | None = None, exclude_doc_ids: Sequence[str] = ()
+    ) -> Callable[[Candidate], list[ScoredChunk]]:
+        """For this question and caller, where a candidate sentence's translations may be
+        (`translations` of its language-centred vector), for the answerer's first line."""
+
+        def look_up(sentence: Candidate) -> list[ScoredChunk]:
+            return self.translations(
+                query, sentence.centred, sentence.chunk.origin.lang, 2, filters, exclude_doc_ids
+            )
+
+        return look_up
+
+    def translations(
+        self,
+        query: Query,
+        vector: np.ndarray,
+        lang: str,
+        k: int = 2,
+        filters: Filters | None = None,
+        exclude_doc_ids: Sequence[str] = (),
+    ) -> list[ScoredChunk]:
+        """Per language other than `lang`, the k chunks closest to a sentence's vector (where
+        its translation would be), scored against the query as search scores them.
+
+        Ranked within each language, so the language's centroid does not matter; `filters`
+        are the caller's, as for the search that found the sentence.
+        """
+        filters = filters or Filters()
+        derived = self.derived()
+        allowed = derived.allowed_rows(filters, exclude_doc_ids)
+        with _BLAS.limit(limits=1, user_api="blas"):
+            closeness = derived.cosine(vector)
+            relevance = derived.cosine(query.vector)
+        rows: list[int] = []
+        for other, candidates in derived.rows_by_lang.items():
+            if other == lang or (filters.langs and other not in filters.langs):
+                continue
+            if allowed is not None:
+                candidates = candidates[allowed[candidates]]
+            if len(candidates):
+                top = candidates[_top(closeness[candidates], k)]
+                rows += top[np.argsort(-closeness[top], kind="stable")].tolist()
+        records = {r.id: r for r in self.store.chunks_by_id([derived.ids[row] for row in rows])}
+        out = []
+        for row in rows:
+            record = records.get(derived.ids[row])
+            if record is not None:
+                dense = float(relevance[row])
+                out.append(
+                    ScoredChunk(
+                        record,
+                        dense - query.offset(record.origin.lang),
+                        dense,
+                        0.0,
+                        dense - query.baseline(record.origin.lang),
+                    )
+                )
+        return out
 
     def _diverse(
         self, ranked: list[_Candidate], k: int, doc_ids: Sequence[str]

@@ -49,7 +49,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 query = retriever.query(q.text, timings=timings)
                 hits = retriever.search(query, k, timings=timings)
-                answer = answerer.answer(query, hits)
+                answer = answerer.answer(query, hits, retriever.related(query))
                 total.append((time.perf_counter() - t0) * 1000)
                 for name in stage:
                     stage[name].append({**timings, **answer.timings_ms}.get(name, 0.0))
@@ -57,8 +57,9 @@ def main() -> None:
                 first += bool(answer.citations) and key_of(answer.citations[0].source) == q.gold
                 abst += not answer.grounded
                 evidence["answerable"].append(answer.evidence or 0.0)
-                hits = retriever.search(query, k, exclude_doc_ids=[doc_of[q.gold]])
-                out = answerer.answer(query, hits)
+                removed = [doc_of[q.gold]]
+                hits = retriever.search(query, k, exclude_doc_ids=removed)
+                out = answerer.answer(query, hits, retriever.related(query, None, removed))
                 abst_out += not out.grounded
                 evidence["gold removed"].append(out.evidence or 0.0)
                 wrong_out += out.grounded

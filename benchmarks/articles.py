@@ -158,7 +158,7 @@ def ask(
         query = engine.retriever.query(q.text)
         hits = engine.retriever.search(query, engine.settings.top_k)
         sentences = answerer.scorer.candidates(query, hits)
-        answer = answerer.answer(query, hits)
+        answer = answerer.answer(query, hits, engine.retriever.related(query))
         gold = corpus.spans.get((q.article, q.paragraph)) if kind == "answerable" else None
         labels = [
             gold is not None

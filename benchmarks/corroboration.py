@@ -40,6 +40,7 @@ from assistant.engine import Engine
 from assistant.evaluation import DEFAULT_EVAL_DIR
 from assistant.evidence import Candidate, EvidenceScorer, LogisticModel
 from assistant.query import Query
+from assistant.retrieval import Retriever, ScoredChunk
 from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, load
 from benchmarks.common import contains_answer, key_of
 from benchmarks.fitting import fit_logistic
@@ -56,6 +57,7 @@ class Ask:
 
     question: ArticleQuestion
     query: Query
+    passages: list[ScoredChunk]
     sentences: list[Candidate]
     fold: int  # the question's article fold (as in benchmarks.articles)
 
@@ -109,7 +111,7 @@ def collect(
         query = engine.retriever.query(q.text)
         hits = engine.retriever.search(query, settings.top_k)
         sentences = scorer.candidates(query, hits) if hits else []
-        asks.append(Ask(q, query, sentences, q.article // block))
+        asks.append(Ask(q, query, hits, sentences, q.article // block))
     return corpus, asks
 
 
@@ -243,20 +245,23 @@ def _pct(values: list[bool]) -> float:
     return float(np.mean(values) * 100) if values else float("nan")
 
 
-def compose(answerer: ExtractiveAnswerer, ask: Ask) -> Answer:
-    """The shipped answer to an ask from its already scored sentences."""
+def compose(answerer: ExtractiveAnswerer, ask: Ask, retriever: Retriever) -> Answer:
+    """The shipped answer to an ask from its already scored sentences (and, as the engine
+    does, the sentences where its first line's translations may be)."""
     q = ask.query
     best, evidence = answerer.choose(
         ask.sentences, question_type(q.question, q.language) == "number"
     )
     if best is None:
         return Answer(question=q.question, language=q.language, text="", grounded=False)
-    return answerer.compose(q, ask.sentences, best, evidence)
+    support = answerer.translations(q, ask.passages, best, retriever.related(q))
+    return answerer.compose(q, ask.sentences, best, evidence, support)
 
 
 def held_out(
     corpus: Parallel,
     asks: list[Ask],
+    retriever: Retriever,
     scorer: EvidenceScorer,
     min_score: float,
     threshold: float,
@@ -276,7 +281,7 @@ def held_out(
         )
         for i, a in enumerate(asks):
             if a.fold == f:
-                answers[i] = compose(answerer, a)
+                answers[i] = compose(answerer, a, retriever)
     return [a for a in answers if a is not None]
 
 
@@ -313,7 +318,7 @@ def main() -> None:
         )
         scorer = EvidenceScorer(engine.embedder)
         corpus, asks = collect(args.eval_dir, settings, engine, scorer)
-        answers = held_out(corpus, asks, scorer, settings.min_evidence, THRESHOLD)
+        answers = held_out(corpus, asks, engine.retriever, scorer, settings.min_evidence, THRESHOLD)
         result = score(corpus, asks, answers)
         if args.write:
             model = fit_pairs([pair_data(corpus, a) for a in asks])

@@ -7,6 +7,7 @@ import pytest
 from assistant.answer_signals import has_answer_type
 from assistant.citations import MARKER
 from assistant.names import cross_script_names, name_agreement
+from index.filters import Filters
 from tests.test_answering import check_quotes
 
 # Known limit (README, "What a marker means"): strict, so that a fix shows.
@@ -138,3 +139,33 @@ def test_demonyms_match_their_country_across_scripts():
     )
     assert (share, known) == (1.0, 1.0)
     assert name_agreement("no names here", "en", "tidak ada", "id") == (0.0, 0.0)
+
+
+def test_a_translation_retrieval_missed_is_found_and_cited(seed_engine):
+    """The first line's translation in another article is cited even when the question's
+    retrieval did not bring its passage (here: English passages only were searched)."""
+    question = "Who coordinated the transfer of Israeli officers to Libya?"
+    retriever, answerer = seed_engine.retriever, seed_engine.extractive
+    query = retriever.query(question)
+    hits = retriever.search(query, 4, Filters(langs=["en"]))
+    assert {h.chunk.origin.lang for h in hits} == {"en"}
+    answer = answerer.answer(query, hits, retriever.related(query))
+    first = lines_of(answer)[0]
+    assert first[0].lang == "en" and first[0].quote.startswith("A security cooperation")
+    assert any(c.lang == "id" and c.quote.startswith("Perjanjian kerja") for c in first[1:])
+    check_quotes(seed_engine, answer)
+    # without the look-up, the line has no Indonesian marker
+    alone = lines_of(answerer.answer(query, hits))[0]
+    assert all(c.lang == "en" for c in alone), answer.text
+
+
+def test_the_translation_look_up_keeps_to_the_callers_filters(seed_engine):
+    question = "Who coordinated the transfer of Israeli officers to Libya?"
+    retriever = seed_engine.retriever
+    query = retriever.query(question)
+    hits = retriever.search(query, 4, Filters(langs=["en"]))
+    sentence = seed_engine.extractive.scorer.candidates(query, hits)[0]
+    found = retriever.translations(query, sentence.centred, "en")
+    assert {h.chunk.origin.lang for h in found} == {"ar", "id"}  # never the sentence's own
+    only_id = retriever.translations(query, sentence.centred, "en", filters=Filters(langs=["id"]))
+    assert only_id and {h.chunk.origin.lang for h in only_id} == {"id"}
