@@ -126,7 +126,7 @@ class ExtractiveAnswerer:
         """Quote the evidence sentences with their markers, or abstain.
 
         related: where the first line's translations may be, when retrieval missed them; their
-        sentences may only be markers (or the quote, in the asker's language) of that line.
+        sentences may only be markers of that line.
         """
         started = time.perf_counter()
         sentences, best, evidence = self.decide(query, passages)
@@ -193,7 +193,8 @@ class ExtractiveAnswerer:
         The first line is the answering sentence's point; further lines are the next
         sentences (by the sentence model) whose own evidence decision holds. A candidate
         that says what a line already says joins that line as a marker (one per article).
-        `support` sentences (from `translations`) never start a line of their own.
+        `support` sentences (from `translations`) are only ever markers: never the quote,
+        never a line of their own.
         """
         heads = len(sentences)
         sentences = [*sentences, *support]
@@ -223,7 +224,11 @@ class ExtractiveAnswerer:
             group = [head, *self._support(sentences, same[head], head, used)]
             used.update(group)
             groups.append(group)
-        return [_asker_first([sentences[i] for i in g], language) for g in groups]
+        return [  # a support sentence is never the quote: the search did not find it for this
+            _asker_first([sentences[i] for i in g if i < heads], language)
+            + [sentences[i] for i in g if i >= heads]
+            for g in groups
+        ]
 
     def _support(
         self, sentences: list[Candidate], same: np.ndarray, head: int, used: set[int]

@@ -3,11 +3,12 @@
 Usage: python -m benchmarks.pdf_text
 Each seed article (000 id, 001 en, 002-004 ar) becomes an HTML page (one <p> per line,
 dir=rtl for Arabic) printed to PDF by headless chromium; the PDF is read by pypdf, pdfplumber
-(as is, and told the text runs right to left), pypdfium2 (installed with pdfplumber) and
+(as is, and told the text runs right to left), pypdfium2 (installed with pdfplumber; its text,
+and its characters with positions put in order by read_pdf's own logic) and
 index.formats.pdf.read_pdf. Similarity is difflib's character ratio between the source and the
 extracted text, both whitespace-collapsed; "nfkc" folds presentation forms (U+FB00-U+FEFE) in
 the extraction first, to separate letter shapes from reading order. Each seed is also set in
-two CSS columns (right to left in Arabic) and read by read_pdf ("read_pdf, two columns").
+two CSS columns (right to left in Arabic) and read by read_pdf and by PDFium's characters.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from pathlib import Path
 
 import pdfplumber
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 from pypdf import PdfReader
 
 from benchmarks.pdf_pages import CHROMIUM, RTL, article_html, print_pdf, seed_articles, source_lines
+from index.formats.pdf import _page_text as page_text
 from index.formats.pdf import read_pdf
 
 _PRESENTATION_FORMS = re.compile("[\ufb00-\ufdff\ufe70-\ufefe]")
@@ -64,6 +67,29 @@ def with_pypdfium2(data: bytes, lang: str) -> str:
         pdf.close()
 
 
+def with_pypdfium2_chars(data: bytes, lang: str) -> str:
+    """PDFium's characters with their positions (loose boxes; the spaces it generates left
+    out, those the file draws kept) put in order by read_pdf's own line and column logic."""
+    pdf = pypdfium2.PdfDocument(data)
+    pages = []
+    try:
+        for page in pdf:
+            height, text_page, chars = page.get_height(), page.get_textpage(), []
+            for i in range(text_page.count_chars()):
+                code = pdfium_c.FPDFText_GetUnicode(text_page.raw, i)
+                if not code or pdfium_c.FPDFText_IsGenerated(text_page.raw, i) == 1:
+                    continue
+                left, _, right, top = text_page.get_charbox(i, loose=True)
+                size = pdfium_c.FPDFText_GetFontSize(text_page.raw, i)
+                chars.append(
+                    {"text": chr(code), "x0": left, "x1": right, "top": height - top, "size": size}
+                )
+            pages.append(page_text(chars))
+    finally:
+        pdf.close()
+    return "\n".join(pages)
+
+
 def with_read_pdf(data: bytes, lang: str) -> str:
     """Sanad's reader (pdfplumber characters, logical order, forms folded)."""
     return read_pdf(data).text
@@ -74,11 +100,14 @@ EXTRACTORS: dict[str, Extractor] = {
     "pdfplumber": with_pdfplumber,
     "pdfplumber rtl": with_pdfplumber_rtl,
     "pypdfium2": with_pypdfium2,
+    "pypdfium2 characters, our order": with_pypdfium2_chars,
     "read_pdf": with_read_pdf,
 }
-
-
-TWO_COLUMNS = "read_pdf, two columns"  # the seed set in two CSS columns
+# the seed set in two CSS columns (right to left in Arabic)
+TWO_COLUMN_EXTRACTORS: dict[str, Extractor] = {
+    "read_pdf, two columns": with_read_pdf,
+    "pypdfium2 characters, two columns": with_pypdfium2_chars,
+}
 
 
 def similarity(source: str, extracted: str) -> float:
@@ -110,7 +139,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     """Mean and minimum similarity and mean time per language and library."""
     out = []
     for lang in dict.fromkeys(row["lang"] for row in rows):
-        for library in [*EXTRACTORS, TWO_COLUMNS]:
+        for library in [*EXTRACTORS, *TWO_COLUMN_EXTRACTORS]:
             group = [r for r in rows if r["lang"] == lang and r["library"] == library]
             out.append(
                 {
@@ -157,8 +186,9 @@ def main() -> None:
                 rows.append({"document": name, "lang": lang, "library": library, **result})
             columns = article_html(text, lang, lines[0], columns=2)
             data = print_pdf(columns, Path(tmp) / f"{name}-columns.pdf").read_bytes()
-            result = measure(data, lang, " ".join(lines), with_read_pdf, args.repeat)
-            rows.append({"document": name, "lang": lang, "library": TWO_COLUMNS, **result})
+            for library, extract in TWO_COLUMN_EXTRACTORS.items():
+                result = measure(data, lang, " ".join(lines), extract, args.repeat)
+                rows.append({"document": name, "lang": lang, "library": library, **result})
     summary = summarise(rows)
     chromium = subprocess.run(
         [str(CHROMIUM), "--version"], capture_output=True, text=True, check=False
