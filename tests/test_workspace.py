@@ -513,12 +513,13 @@ def test_feedback_records_are_self_contained(engine, asked):
     assert engine.feedback.records(cid) == [up, down, follow]
 
 
-def test_a_new_verdict_replaces_the_earlier_one(engine, asked):
-    ar = asked["ar"]
-    cid, cited = ar.conversation_id, ar.citations[0]
+def test_a_new_verdict_replaces_the_earlier_one(engine):
+    answer = engine.ask("Who is Abbas Kamel?")  # a conversation of its own, citing two passages
+    assert len(answer.citations) >= 2, answer.text
+    cid, cited = answer.conversation_id, answer.citations[0]
     engine.feedback.add(cid, 0, "up")
     engine.feedback.add(cid, 0, "up", cited.id, "يدعم الجملة")
-    engine.feedback.add(cid, 0, "down", ar.citations[-1].id)
+    engine.feedback.add(cid, 0, "down", answer.citations[-1].id)
     engine.feedback.add(cid, 0, "down", comment="ليس مفيداً")
     engine.feedback.add(cid, 0, "down", cited.id)
     records = engine.feedback.records(cid)
@@ -526,8 +527,8 @@ def test_a_new_verdict_replaces_the_earlier_one(engine, asked):
     assert len(records) == len(by_key) == 3  # one per answer and per cited passage
     assert (by_key[0, None].rating, by_key[0, None].comment) == ("down", "ليس مفيداً")
     assert (by_key[0, cited.id].rating, by_key[0, cited.id].comment) == ("down", None)
-    assert by_key[0, ar.citations[-1].id].rating == "down"
-    assert records[0].citation_id == ar.citations[-1].id  # the oldest surviving verdict first
+    assert by_key[0, answer.citations[-1].id].rating == "down"
+    assert records[0].citation_id == answer.citations[-1].id  # the oldest surviving verdict first
 
 
 def test_feedback_on_unknown_conversations_turns_and_citations_is_refused(engine, asked):
