@@ -24,6 +24,7 @@ from index.language import sentence_spans
 from index.store import ChunkRecord
 
 _OPEN_ENDINGS = ":,،;؛-–—"
+_TRANSLATION_CANDIDATES = 2  # per looked-up chunk, its sentences closest to the quoted one
 
 # Where a quoted sentence's translations may be: chunks of the other languages closest to it,
 # from the documents the caller may read (Engine builds one per question).
@@ -140,10 +141,21 @@ class ExtractiveAnswerer:
     def translations(
         self, query: Query, passages: list[ScoredChunk], best: Candidate, related: Related
     ) -> list[Candidate]:
-        """Sentences of the chunks where `best`'s translations may be, not already retrieved."""
+        """Sentences of the chunks where `best`'s translations may be, not already retrieved:
+        of each chunk, the few closest to `best` (a translation is among them; the others
+        would only cost pair scores)."""
         seen = {hit.chunk.id for hit in passages}
         extra = [hit for hit in related(best) if hit.chunk.id not in seen]
-        return self.scorer.candidates(query, extra) if extra else []
+        by_chunk: dict[str, list[Candidate]] = {}
+        for sentence in self.scorer.candidates(query, extra) if extra else []:
+            by_chunk.setdefault(sentence.chunk.id, []).append(sentence)
+        return [
+            sentence
+            for sentences in by_chunk.values()
+            for sentence in sorted(sentences, key=lambda c: -float(c.centred @ best.centred))[
+                :_TRANSLATION_CANDIDATES
+            ]
+        ]
 
     def compose(
         self,
