@@ -326,7 +326,6 @@ class Engine:
         if conversation_id is None:
             conversation_id = conversations.create()
         started = time.perf_counter()
-
         related = self.retriever.related(query, filters)
         with self._store_failures():  # the answerer reads the derived index, hence the store
             for item in self.answerer.stream(query, passages, related):

@@ -186,7 +186,6 @@ class Retriever:
         allowed = derived.allowed_rows(filters, exclude_doc_ids)
         with _BLAS.limit(limits=1, user_api="blas"):
             closeness = derived.cosine(vector)
-            relevance = derived.cosine(query.vector)
         rows: list[int] = []
         for other, candidates in derived.rows_by_lang.items():
             if other == lang or (filters.langs and other not in filters.langs):
@@ -197,11 +196,12 @@ class Retriever:
                 top = candidates[_top(closeness[candidates], k)]
                 rows += top[np.argsort(-closeness[top], kind="stable")].tolist()
         records = {r.id: r for r in self.store.chunks_by_id([derived.ids[row] for row in rows])}
+        relevance = derived.vectors.take(np.array(rows)) @ query.vector if rows else []
         out = []
-        for row in rows:
+        for row, value in zip(rows, relevance):
             record = records.get(derived.ids[row])
             if record is not None:
-                dense = float(relevance[row])
+                dense = float(value)
                 out.append(
                     ScoredChunk(
                         record,
