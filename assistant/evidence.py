@@ -7,12 +7,12 @@ sentence of its passage, how many of the question's content words it holds (in i
 language, also weighted by how few of the candidates hold each word; across Arabic and Latin
 script, the share of the question's names it holds: assistant/names.py), whether the
 question's numbers occur in it (across scripts), and whether it holds what the question word
-asks for (a year for "when", a number for "how many"). Headlines and page debris are not candidates.
-A sentence model picks the sentence that answers (it is quoted first; fitted listwise, as a
-choice among a question's candidates); a decision model, over
-that sentence's features and the best of all candidates, gives the probability that the
-evidence answers. The answer abstains below `SANAD_MIN_EVIDENCE`. Both are logistic
-regressions fitted on the public sets by `benchmarks/fit_evidence.py`.
+asks for (a year for "when", a number for "how many"). Headlines and page debris are not
+candidates. A sentence model picks the sentence that answers (it is quoted first; fitted
+listwise, as a choice among a question's candidates); a decision model, over that sentence's
+features and the best of all candidates, gives the probability that the evidence answers.
+The answer abstains below `SANAD_MIN_EVIDENCE`. Both are logistic regressions fitted on the
+public sets by `benchmarks/fit_evidence.py`.
 """
 
 from __future__ import annotations

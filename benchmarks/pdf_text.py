@@ -33,8 +33,7 @@ import pypdfium2.raw as pdfium_c
 from pypdf import PdfReader
 
 from benchmarks.pdf_pages import CHROMIUM, RTL, article_html, print_pdf, seed_articles, source_lines
-from index.formats.pdf import _page_text as page_text
-from index.formats.pdf import read_pdf
+from index.formats.pdf import page_text, read_pdf
 
 _PRESENTATION_FORMS = re.compile("[\ufb00-\ufdff\ufe70-\ufefe]")
 Extractor = Callable[[bytes, str], str]

@@ -190,7 +190,7 @@ def _reading_order(lines: list[list[_Unit]], rtl_page: bool) -> list[list[_Unit]
     return out + first + second
 
 
-def _page_text(chars: list[dict[str, Any]]) -> str:
+def page_text(chars: list[dict[str, Any]]) -> str:
     """A page's lines in reading order (columns one after the other), blank lines dropped."""
     units = _units(chars)
     rtl_page = direction([unit.text for unit in units]) == "R"
@@ -337,7 +337,7 @@ def read_pdf(data: bytes) -> Extracted:
     reader = _open(data)
     check_pages(len(reader.pages))
     _check_streams(reader)
-    text, starts = _join_pages(_page_text(chars) for chars in _page_chars(data))
+    text, starts = _join_pages(page_text(chars) for chars in _page_chars(data))
     if not text:
         raise SkipFile(_NO_TEXT)
     meta = reader.metadata
