@@ -39,6 +39,7 @@ from assistant.evidence import (
     DECISION_FEATURES,
     MODEL_FILE,
     SENTENCE_FEATURES,
+    Candidate,
     EvidenceModel,
     LogisticModel,
     decision_features,
@@ -78,20 +79,8 @@ def tydi_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) -> lis
                     and contains_answer(s.text, q.answers)
                     for s in sentences
                 ]
-                out.append(
-                    Outcome(
-                        question=ArticleQuestion(q.qid, q.text, q.lang, -1, -1, q.answers),
-                        kind=kind,
-                        evidence=0.0,
-                        first_in_article=False,
-                        overlaps_paragraph=False,
-                        contains_gold=False,
-                        features=np.array([s.features for s in sentences]).reshape(
-                            len(sentences), len(SENTENCE_FEATURES)
-                        ),
-                        labels=np.array(labels, dtype=bool),
-                    )
-                )
+                question = ArticleQuestion(q.qid, q.text, q.lang, -1, -1, q.answers)
+                out.append(sentence_outcome(question, kind, sentences, labels))
     return out
 
 
@@ -107,27 +96,31 @@ def parallel_outcomes(eval_dir: Path, settings: Settings, embedder: Embedder) ->
     out = []
     for ask in asks:
         q = ask.question
+        places = [corroboration.where(corpus, s)[0] for s in ask.sentences]
         labels = [
-            (place := corroboration.where(corpus, s)[0])[0] == q.article
-            and place[2] == q.paragraph
-            and contains_answer(s.text, q.answers)
-            for s in ask.sentences
+            (article, paragraph) == (q.article, q.paragraph) and contains_answer(s.text, q.answers)
+            for s, (article, _, paragraph) in zip(ask.sentences, places)
         ]
-        out.append(
-            Outcome(
-                question=q,
-                kind="answerable",
-                evidence=0.0,
-                first_in_article=False,
-                overlaps_paragraph=False,
-                contains_gold=False,
-                features=np.array([s.features for s in ask.sentences]).reshape(
-                    len(ask.sentences), len(SENTENCE_FEATURES)
-                ),
-                labels=np.array(labels, dtype=bool),
-            )
-        )
+        out.append(sentence_outcome(q, "answerable", ask.sentences, labels))
     return out
+
+
+def sentence_outcome(
+    question: ArticleQuestion, kind: str, sentences: list[Candidate], labels: list[bool]
+) -> Outcome:
+    """An outcome that carries only its candidates' features and labels (for the fit)."""
+    return Outcome(
+        question=question,
+        kind=kind,
+        evidence=0.0,
+        first_in_article=False,
+        overlaps_paragraph=False,
+        contains_gold=False,
+        features=np.array([s.features for s in sentences]).reshape(
+            len(sentences), len(SENTENCE_FEATURES)
+        ),
+        labels=np.array(labels, dtype=bool),
+    )
 
 
 def fit_sentence_model(outcomes: list[Outcome]) -> LogisticModel:
