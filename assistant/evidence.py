@@ -150,6 +150,10 @@ class EvidenceModel:
         row = decision_features(features, logits, best)
         return best, float(self.decision.probability(row[None, :])[0])
 
+    def to_json(self) -> dict:
+        """Both models' numbers, as from_json reads them."""
+        return {"sentence": self.sentence.to_json(), "decision": self.decision.to_json()}
+
     @classmethod
     def from_json(cls, data: dict) -> EvidenceModel:
         """Both models from the JSON written by benchmarks/fit_evidence.py."""

@@ -174,8 +174,11 @@ def threshold_for(answerable: list[Outcome], target: float) -> float:
     return float(values[int(np.floor(target * len(values)))]) if len(values) else 0.5
 
 
-def held_out(articles: list[Outcome], tydi: list[Outcome], parallel: list[Outcome]) -> float:
-    """Score every question by models fitted without its fold; return the chosen threshold.
+def held_out(
+    articles: list[Outcome], tydi: list[Outcome], parallel: list[Outcome]
+) -> tuple[float, list[EvidenceModel]]:
+    """Score every question by models fitted without its fold; return the chosen threshold
+    and the fold models (benchmarks.corroboration composes each fold's answers with its own).
 
     Articles and the parallel corpus fold by article (the blocks of 'article withheld'); TyDi
     questions fold by position. Fold f's models see neither fold f's articles (in any layout)
@@ -184,17 +187,20 @@ def held_out(articles: list[Outcome], tydi: list[Outcome], parallel: list[Outcom
     """
     n_articles = max(o.question.article for o in articles) + 1
     block = -(-n_articles // ARTICLE_FOLDS)
+    models = []
     for f in range(ARTICLE_FOLDS):
         art_in = [o for o in articles if o.question.article // block != f]
         tydi_in = [o for i, o in enumerate(tydi) if (i // 2) % ARTICLE_FOLDS != f]
         parallel_in = [o for o in parallel if o.question.article // block != f]
         model = fit_models([art_in, tydi_in], parallel_in)
+        models.append(model)
         assess(model, [o for o in articles if o.question.article // block == f])
         assess(model, [o for i, o in enumerate(tydi) if (i // 2) % ARTICLE_FOLDS == f])
         for o in parallel:
             if o.question.article // block == f and len(o.features):
                 o.contains_gold = bool(o.labels[int(np.argmax(model.sentence.logit(o.features)))])
-    return threshold_for([o for o in articles if o.kind == "answerable"], FALSE_ABSTENTION)
+    answerable = [o for o in articles if o.kind == "answerable"]
+    return threshold_for(answerable, FALSE_ABSTENTION), models
 
 
 def tydi_table(tydi: list[Outcome], threshold: float) -> dict[str, dict[str, float]]:
@@ -228,7 +234,7 @@ def main() -> None:
     articles = collect(args.eval_dir, settings, embedder)
     tydi = tydi_outcomes(args.eval_dir, settings, embedder)
     parallel = parallel_outcomes(args.eval_dir, settings, embedder)
-    threshold = held_out(articles, tydi, parallel)
+    threshold, fold_models = held_out(articles, tydi, parallel)
     report = {
         "threshold": threshold,
         "tydi_held_out": tydi_table(tydi, threshold),
@@ -248,12 +254,12 @@ def main() -> None:
     model = fit_models([articles, tydi], parallel)
     if args.write:
         document = {
-            "sentence": model.sentence.to_json(),
-            "decision": model.decision.to_json(),
+            **model.to_json(),
             "threshold": round(threshold, 4),
             "held_out": report,
         }
         MODEL_FILE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        corroboration.write_fold_models(fold_models, args.eval_dir)
         print(f"wrote {MODEL_FILE}; set min_evidence to {threshold:.4f} in assistant/config.py")
 
 
