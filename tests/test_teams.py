@@ -16,7 +16,7 @@ from assistant.engine import Engine
 from index.store import StoreError
 from tests.conftest import TEST_ENV, local_client, sanad, serving
 from ui.api.callers import CSRF_COOKIE, SESSION_COOKIE
-from ui.server import create_app, serve
+from ui.server import create_app, local_url, serve
 
 DESK_B = (
     "Desk B budget memo\n\n"
@@ -235,6 +235,22 @@ def test_serving_open_on_a_public_address_is_refused(tmp_path: Path, embedder):
     engine = make_engine(tmp_path, embedder)
     with pytest.raises(StoreError, match="no users and no SANAD_API_TOKEN"):
         serve(engine, "0.0.0.0", 1)
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8123"),
+        ("::", "http://127.0.0.1:8123"),
+        ("::1", "http://[::1]:8123"),
+        ("fe80::1", "http://[fe80::1]:8123"),
+        ("10.1.2.3", "http://10.1.2.3:8123"),
+    ],
+)
+def test_the_announced_url_reaches_the_bound_address(host, url):
+    assert local_url(host, 8123) == url
+    parsed = httpx2.URL(url)
+    assert parsed.port == 8123 and parsed.host in (host, "127.0.0.1")
 
 
 def test_logins_are_throttled_per_client(team):

@@ -126,6 +126,17 @@ def warm_up(engine: Engine) -> None:
     engine.library.sweep_staged()  # what uploads killed mid-way left
 
 
+def http_url(host: str, port: int) -> str:
+    """The http URL of host:port, an IPv6 address in brackets (http://[::1]:8000)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def local_url(host: str, port: int) -> str:
+    """Where processes on this machine reach a server bound to host:port (loopback for the
+    wildcard addresses)."""
+    return http_url("127.0.0.1" if host in ("0.0.0.0", "::", "") else host, port)
+
+
 def serve(engine: Engine, host: str, port: int) -> None:
     """Own the data directory, warm the model, then serve API and UI with uvicorn (one
     process, one loaded model); other sanad processes send their work here (index/owner.py).
@@ -146,9 +157,8 @@ def serve(engine: Engine, host: str, port: int) -> None:
         if server is not None:
             raise StoreError(f"the server at {server.url} already has {data_dir} open")
         key = secrets.token_urlsafe(32)
-        where = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        announce(data_dir, ServerAddress(f"http://{where}:{port}", key, os.getpid()))
+        announce(data_dir, ServerAddress(local_url(host, port), key, os.getpid()))
     warm_up(engine)
     app = create_app(engine, key)
-    log.info("Sanad on http://%s:%d (UI at /, API at /api)", host, port)
+    log.info("Sanad on %s (UI at /, API at /api)", http_url(host, port))
     uvicorn.run(app, host=host, port=port, log_level="info")
