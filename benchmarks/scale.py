@@ -170,7 +170,7 @@ def ingest_split(server: SanadServer, corpus: Path) -> dict[str, Any]:
 
 def index_update(server: SanadServer) -> dict[str, Any]:
     """The server's derived index state (generation, last update kind and milliseconds)."""
-    return get(f"{server.url}/healthz")["index"]
+    return get(f"{server.url}/healthz", TOKEN)["index"]
 
 
 def add_fresh(
@@ -273,7 +273,7 @@ def run_backend(
             server.stop()
             server.start()  # the warm-up search builds the derived indexes in full
             full = index_update(server)
-            health = get(f"{server.url}/healthz")
+            health = get(f"{server.url}/healthz", TOKEN)
             row = {
                 "backend": name,
                 "target": size,

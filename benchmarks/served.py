@@ -18,17 +18,20 @@ SEEDS = REPO / "seeds"
 
 def post(url: str, body: dict, token: str = "", timeout: float = 120.0) -> dict:
     """POST JSON (with a bearer token when given) and decode the JSON answer."""
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
+    headers = {"content-type": "application/json", **_bearer(token)}
     request = urllib.request.Request(url, json.dumps(body).encode(), headers)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 
-def get(url: str, timeout: float = 30.0) -> dict:
-    """GET and decode the JSON answer."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
+def get(url: str, token: str = "", timeout: float = 30.0) -> dict:
+    """GET (with a bearer token when given) and decode the JSON answer."""
+    request = urllib.request.Request(url, headers=_bearer(token))
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 

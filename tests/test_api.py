@@ -264,6 +264,27 @@ def test_token_is_required_on_api_but_not_healthz(admin):
     assert admin.get("/healthz").status_code == 200
 
 
+def test_healthz_tells_only_known_callers_the_corpus_size(admin):
+    anonymous = admin.get("/healthz")
+    assert anonymous.status_code == 200
+    assert anonymous.json() == {
+        "status": "ok",
+        "model_loaded": anonymous.json()["model_loaded"],
+        "chroma": "reachable",
+    }
+    for wrong in ({"Authorization": "Bearer nope"}, {"Authorization": "Basic c2VjcmV0"}):
+        assert "documents" not in admin.get("/healthz", headers=wrong).json()
+    known = admin.get("/healthz", headers=AUTH).json()
+    assert known["documents"] == 0 and known["chunks"] == 0
+    admin.app.state.engine.search_failure = (
+        "Chroma at http://10.0.0.7:8000 refused"  # as _retrieve sets it
+    )
+    degraded = admin.get("/healthz")
+    assert degraded.status_code == 503 and degraded.json()["error"]["code"] == "searches_failing"
+    assert "10.0.0.7" not in degraded.text and degraded.json()["documents"] is None
+    assert "10.0.0.7" in admin.get("/healthz", headers=AUTH).json()["error"]["message"]
+
+
 def test_ingest_needs_a_configured_token(client, tmp_path):
     message = assert_error(
         client.post("/api/ingest", json={"paths": [str(tmp_path)]}), 403, "forbidden"

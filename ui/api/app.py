@@ -590,25 +590,27 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
 
     # -- health --
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-    async def healthz() -> JSONResponse:
+    async def healthz(request: Request) -> JSONResponse:
         """Readiness: 200 when Chroma answers and the last search or ask succeeded, 503
-        (status degraded) otherwise."""
+        (status degraded) otherwise. The corpus size, the index and the error's message are
+        for known callers only: anyone may ask whether the server is up."""
+        known = callers.known(request)
         try:
             _, n_docs, n_chunks = await guard.call(lambda: engine.store.generation())
         except ApiError as err:
             return _degraded(
-                "unreachable", None, None, ErrorDetail(code=err.code, message=err.message)
+                "unreachable", None, None, ErrorDetail(code=err.code, message=err.message), known
             )
         if engine.search_failure:  # Chroma answers, but searches fail: not healthy
             failing = ErrorDetail(code="searches_failing", message=engine.search_failure)
-            return _degraded("reachable", n_docs, n_chunks, failing)
+            return _degraded("reachable", n_docs, n_chunks, failing, known)
         health = Health(
             status="ok",
             model_loaded=engine.model_loaded,
             chroma="reachable",
-            documents=n_docs,
-            chunks=n_chunks,
-            index=_index_state(engine),
+            documents=n_docs if known else None,
+            chunks=n_chunks if known else None,
+            index=_index_state(engine) if known else None,
         )
         return JSONResponse(health.model_dump(mode="json", exclude_none=True))
 
@@ -617,15 +619,18 @@ def create_api(engine: Engine, local_key: str = "") -> FastAPI:
         documents: int | None,
         chunks: int | None,
         error: ErrorDetail,
+        known: bool,
     ) -> JSONResponse:
-        """The 503 of /healthz."""
+        """The 503 of /healthz (to an unknown caller: no counts, and the error's code only)."""
         health = Health(
             status="degraded",
             model_loaded=engine.model_loaded,
             chroma=chroma,
-            documents=documents,
-            chunks=chunks,
-            error=error,
+            documents=documents if known else None,
+            chunks=chunks if known else None,
+            error=error
+            if known
+            else ErrorDetail(code=error.code, message="send a key or sign in for details"),
         )
         return JSONResponse(health.model_dump(mode="json"), status_code=503)
 

@@ -85,6 +85,16 @@ class Callers:
         found = self.signed_in(request)
         return found[1] if found else None
 
+    def known(self, request: Request) -> bool:
+        """Whether the request comes from someone the server knows (open Sanad, a valid key or a
+        live session), without answering for it (a wrong key is not a failed login here)."""
+        if self.open:
+            return True
+        header = request.headers.get("authorization", "")
+        if header:
+            return self.authorization(header) is not None
+        return self.signed_in(request) is not None
+
     def resolve(self, request: Request) -> Access:
         """The caller's rights; ApiError 401 (no or wrong credentials) or 403 (CSRF).
 
