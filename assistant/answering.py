@@ -103,13 +103,12 @@ class ExtractiveAnswerer:
     ) -> tuple[list[Candidate], Candidate | None, float]:
         """The scored sentences, the one that answers (None: abstain) and the evidence."""
         sentences = self.scorer.candidates(query, passages) if passages else []
-        quantity = question_type(query.question, query.language) == "number"
-        return sentences, *self.choose(sentences, quantity)
+        return sentences, *self.choose(query, sentences)
 
-    def choose(
-        self, sentences: list[Candidate], quantity: bool = False
-    ) -> tuple[Candidate | None, float]:
-        """The sentence that answers best, and the evidence (None below min_score)."""
+    def choose(self, query: Query, sentences: list[Candidate]) -> tuple[Candidate | None, float]:
+        """The sentence that answers best, and the evidence (None below min_score); to a "how
+        many" question, one that states a quantity."""
+        quantity = question_type(query.question, query.language) == "number"
         best, evidence = self.scorer.assess(sentences, quantity)
         return (best if evidence >= self.min_score else None), evidence
 
@@ -131,12 +130,36 @@ class ExtractiveAnswerer:
         """
         started = time.perf_counter()
         sentences, best, evidence = self.decide(query, passages)
+        answer = self._respond(query, passages, sentences, best, evidence, related)
+        if answer.grounded:
+            answer.timings_ms = {"compose_ms": (time.perf_counter() - started) * 1000}
+        return answer
+
+    def answer_from(
+        self,
+        query: Query,
+        passages: list[ScoredChunk],
+        sentences: list[Candidate],
+        related: Related | None = None,
+    ) -> Answer:
+        """As `answer`, from the passages' sentences already scored (a benchmark rescores
+        them with another sentence model instead of embedding them again)."""
+        return self._respond(query, passages, sentences, *self.choose(query, sentences), related)
+
+    def _respond(
+        self,
+        query: Query,
+        passages: list[ScoredChunk],
+        sentences: list[Candidate],
+        best: Candidate | None,
+        evidence: float,
+        related: Related | None,
+    ) -> Answer:
+        """The answer once the sentence to quote first is chosen (None: abstain)."""
         if best is None:
             return abstain(query).model_copy(update={"evidence": evidence})
         support = self.translations(query, passages, best, related) if related else []
-        answer = self.compose(query, sentences, best, evidence, support)
-        answer.timings_ms = {"compose_ms": (time.perf_counter() - started) * 1000}
-        return answer
+        return self.compose(query, sentences, best, evidence, support)
 
     def translations(
         self, query: Query, passages: list[ScoredChunk], best: Candidate, related: Related

@@ -161,7 +161,11 @@ class Retriever:
 
         def look_up(sentence: Candidate) -> list[ScoredChunk]:
             return self.translations(
-                query, sentence.centred, sentence.chunk.origin.lang, 2, filters, exclude_doc_ids
+                query,
+                sentence.centred,
+                sentence.chunk.origin.lang,
+                filters=filters,
+                exclude_doc_ids=exclude_doc_ids,
             )
 
         return look_up

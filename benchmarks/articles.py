@@ -40,6 +40,11 @@ SETS = ("answerable", "article withheld", "paragraph withheld")
 ARTICLE_FOLDS = 6
 
 
+def articles_per_fold(n_articles: int) -> int:
+    """How many consecutive articles each of the ARTICLE_FOLDS folds holds (the last fewer)."""
+    return -(-n_articles // ARTICLE_FOLDS)
+
+
 @dataclass(frozen=True)
 class ArticleQuestion:
     """A question in one language, with the article and paragraph that answer it."""
@@ -200,7 +205,7 @@ def collect(eval_dir: Path, settings: Settings, embedder: Embedder) -> list[Outc
     plans: list[tuple[str, Corpus, list[ArticleQuestion]]] = [
         ("answerable", build_corpus(articles), questions)
     ]
-    block = -(-len(articles) // ARTICLE_FOLDS)
+    block = articles_per_fold(len(articles))
     for f in range(ARTICLE_FOLDS):
         withheld = set(range(f * block, min((f + 1) * block, len(articles))))
         asked = [q for q in questions if q.article in withheld]

@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from assistant.answer_signals import question_type
 from assistant.answering import ExtractiveAnswerer
 from assistant.citations import MARKER, Answer
 from assistant.config import Settings
@@ -45,7 +44,7 @@ from assistant.evaluation import DEFAULT_EVAL_DIR
 from assistant.evidence import Candidate, EvidenceModel, EvidenceScorer, LogisticModel
 from assistant.query import Query
 from assistant.retrieval import Retriever, ScoredChunk
-from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, load
+from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, articles_per_fold, load
 from benchmarks.common import contains_answer, key_of
 from benchmarks.fitting import fit_logistic
 
@@ -110,7 +109,7 @@ def collect(
     for key, text in corpus.texts.items():
         (folder / f"{key}.txt").write_text(text, encoding="utf-8")
     engine.ingest([folder], progress=True)
-    block = -(-len(articles) // ARTICLE_FOLDS)
+    block = articles_per_fold(len(articles))
     asks = []
     for q in tqdm(questions, desc="asks", unit="question"):
         query = engine.retriever.query(q.text)
@@ -250,19 +249,6 @@ def _pct(values: list[bool]) -> float:
     return float(np.mean(values) * 100) if values else float("nan")
 
 
-def compose(answerer: ExtractiveAnswerer, ask: Ask, retriever: Retriever) -> Answer:
-    """The shipped answer to an ask from its already scored sentences (and, as the engine
-    does, the sentences where its first line's translations may be)."""
-    q = ask.query
-    best, evidence = answerer.choose(
-        ask.sentences, question_type(q.question, q.language) == "number"
-    )
-    if best is None:
-        return Answer(question=q.question, language=q.language, text="", grounded=False)
-    support = answerer.translations(q, ask.passages, best, retriever.related(q))
-    return answerer.compose(q, ask.sentences, best, evidence, support)
-
-
 def write_fold_models(models: list[EvidenceModel], eval_dir: Path) -> None:
     """Save the evidence models fitted without each fold (benchmarks.fit_evidence --write)."""
     document = {
@@ -284,7 +270,7 @@ def fold_models(eval_dir: Path) -> list[EvidenceModel] | None:
 
 
 def _articles_per_fold(eval_dir: Path) -> int:
-    return -(-len(load(eval_dir)[0]) // ARTICLE_FOLDS)
+    return articles_per_fold(len(load(eval_dir)[0]))
 
 
 def rescored(ask: Ask, model: EvidenceModel) -> Ask:
@@ -324,7 +310,9 @@ def held_out(
         for i, a in enumerate(asks):
             if a.fold == f:
                 ask = rescored(a, fold_scorer.model) if evidence else a
-                answers[i] = compose(answerer, ask, retriever)
+                answers[i] = answerer.answer_from(
+                    ask.query, ask.passages, ask.sentences, retriever.related(ask.query)
+                )
     return [a for a in answers if a is not None]
 
 

@@ -45,7 +45,15 @@ from assistant.evidence import (
     decision_features,
 )
 from benchmarks import corroboration
-from benchmarks.articles import ARTICLE_FOLDS, ArticleQuestion, Outcome, collect, summarise, table
+from benchmarks.articles import (
+    ARTICLE_FOLDS,
+    ArticleQuestion,
+    Outcome,
+    articles_per_fold,
+    collect,
+    summarise,
+    table,
+)
 from benchmarks.common import contains_answer, index_task, key_of
 from benchmarks.fitting import fit_choice, fit_logistic
 from index.embedding import Embedder
@@ -186,7 +194,7 @@ def held_out(
     held-out model picks holds the answer.
     """
     n_articles = max(o.question.article for o in articles) + 1
-    block = -(-n_articles // ARTICLE_FOLDS)
+    block = articles_per_fold(n_articles)
     models = []
     for f in range(ARTICLE_FOLDS):
         art_in = [o for o in articles if o.question.article // block != f]
