@@ -98,7 +98,7 @@ _AR_STOPWORDS = frozenset(
     لأن كل بعض أيضا ايضا فقط حيث إذ كما مثل وفق وفقا عبر نحو لدى لدي تحت فوق أمام امام
     وراء له لها لهم به بها بهم فيه فيها فيهم عليه عليها عليهم منه منها منهم عنه عنها
     إليه إليها اليه اليها ذات الا إلا سوف ما زال يزال كذلك تم وقال قال قالت أمس اليوم
-    بينما بسبب اما أما إما لدى التى الى""".split()
+    بينما بسبب اما أما إما لدى التى الى ماهو ماهي ماهى""".split()
 )
 _STOPWORDS = {"en": _EN_STOPWORDS, "id": _ID_STOPWORDS, "ar": _AR_STOPWORDS}
 _STEMMER_NAMES = {"ar": "arabic", "en": "english", "id": "indonesian"}
@@ -144,14 +144,23 @@ def _patterns(*patterns: str) -> re.Pattern[str]:
 
 
 _AR_NOT_WHO = "أين|أي|أية|متى|ماذا|كم|خلال|بين|أجل|حيث|قبل|بعد|دون|جهة|جانب"
+# English who/when/where also open relative clauses ("the player who scored", "what is it
+# called when"): they ask only when no what/which/how comes before them.
+_EN_ASKING = r"^(?:(?!\b(?:what|which|how)\b)[\s\S])*"
+# "ما (هو|هي) ال..." = "what is the ..." (also spelt ماهو / ماهي): the noun after it says
+# what is asked.
+_AR_WHAT_THE = r"\bما(?:\s*(?:هو|هي))?\s+(?:ال)?"
+_AR_TIME_NOUNS = r"عام|أعوام|سنة|سنه|سنوات|سنين|تاريخ|يوم|شهر|قرن|قرون"
+_AR_NUMBER_NOUNS = r"عدد|نسبة|حجم|قيمة|مدة|مساحة|طول|عمر|مسافة|ارتفاع|وزن|سعر|تكلفة|كمية|مبلغ"
+_AR_PLACE_NOUNS = r"دولة|دول|بلد|بلدان|مدينة|مدن|مكان|منطقة|قرية|ولاية|مقاطعة"
 _EXPLICIT_TIME = _patterns(
     r"\b(?:what|which)\s+(?:year|date|day|month|century|decade)s?\b",
     r"\b(?:tahun|tanggal|bulan|hari|abad)\s+(?:ke\W*)?(?:berapa|apa)(?:kah)?\b",
-    r"\bأي\s+(?:عام|سنة|سنه|تاريخ|يوم|شهر|قرن)\b",
-    r"\bما\s+(?:هو\s+)?تاريخ\b",
+    rf"\bأي\s+(?:{_AR_TIME_NOUNS})\b",
+    rf"{_AR_WHAT_THE}(?:{_AR_TIME_NOUNS})\b",
 )
 _PERSON = _patterns(
-    r"\b(?:who|whom|whose)\b",
+    rf"{_EN_ASKING}\b(?:who|whom|whose)\b",
     r"\bsiapa(?:kah)?\b",
     rf"(?:^|[,،:؛«\"(])\s*[وفل]?من\b(?!\s+(?:{_AR_NOT_WHO})\b)",
     r"\bمن\s+(?:هو|هي|هم|هن|الذي|التي|الذين)\b",
@@ -161,16 +170,17 @@ _NUMBER = _patterns(
     r"\bwhat\s+(?:percentage|percent|proportion|share)\b",
     r"\b(?:se)?berapa(?:kah)?\b",
     r"\b[وف]?ب?كم\b",
-    r"\bما\s+(?:هو\s+|هي\s+)?(?:عدد|نسبة|حجم|قيمة|مدة)\b",
+    rf"{_AR_WHAT_THE}(?:{_AR_NUMBER_NOUNS})\b",
 )
-_TIME = _patterns(r"\bwhen\b", r"\bkapan(?:kah)?\b", r"\b[وف]?متى\b")
+_TIME = _patterns(rf"{_EN_ASKING}\bwhen\b", r"\bkapan(?:kah)?\b", r"\b[وف]?متى\b")
 _PLACE = _patterns(
-    r"\bwhere\b",
+    rf"{_EN_ASKING}\bwhere\b",
     r"\b(?:what|which)\s+(?:country|countries|city|cities|town|province|region|state|place)\b",
     r"\b(?:di|ke|dari)\s*mana(?:kah)?\b",
     r"\b(?:negara|kota|provinsi|daerah|wilayah|desa|kabupaten)\s+(?:mana|apa)(?:kah)?\b",
     r"\b[وف]?أين\b",
-    r"\bأي\s+(?:دولة|بلد|مدينة|مكان|منطقة)\b",
+    rf"\bأي\s+(?:{_AR_PLACE_NOUNS})\b",
+    rf"{_AR_WHAT_THE}(?:{_AR_PLACE_NOUNS})\b",
 )
 _QUESTION_TYPES = (
     ("time", _EXPLICIT_TIME),

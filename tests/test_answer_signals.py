@@ -113,6 +113,12 @@ def test_content_words_arabic_strips_waw_only_before_a_stopword() -> None:
     assert content_words("وزير", "ar")  # و here belongs to the word: kept (then stemmed)
 
 
+def test_content_words_arabic_joined_question_words_are_stopwords() -> None:
+    # ماهي / ماهو (what is) are often written as one word; they say nothing about the answer
+    assert content_words("ماهي عاصمة ليبيا؟", "ar") == content_words("ما هي عاصمة ليبيا؟", "ar")
+    assert content_words("ماهو دور مصر؟", "ar") == content_words("دور مصر", "ar")
+
+
 def test_content_words_drops_one_character_tokens() -> None:
     assert content_words("a b c x y z", "other") == set()
 
@@ -139,6 +145,12 @@ def test_content_words_other_language_uses_english_stopwords_without_stemming() 
         ("Where did Haftar meet Mossad officials?", "en", "place"),
         ("Which countries back the LNA?", "en", "place"),
         ("What weapons did Israel supply?", "en", None),
+        # who / when / where after what / which / how open a relative clause
+        ("What is the name of the officer who trained them?", "en", None),
+        ("What is it called when forces withdraw?", "en", None),
+        ("Which town is the place where they met?", "en", "place"),
+        ("The plan was embraced by whom?", "en", "person"),
+        ("In the report,\nwho trained them?", "en", "person"),  # across a line break
         ("Siapa yang melatih pasukan Haftar?", "id", "person"),
         ("Siapakah pemimpin LNA?", "id", "person"),
         ("Pada tahun berapa pelatihan itu dilakukan?", "id", "time"),
@@ -155,7 +167,15 @@ def test_content_words_other_language_uses_english_stopwords_without_stemming() 
         ("مَن درّب قوات حفتر؟", "ar", "person"),
         ("ومن الذي يدعم حفتر؟", "ar", "person"),
         ("في عام ٢٠١٩، من قاد الهجوم على طرابلس؟", "ar", "person"),
-        ("ما هي الدول من أوروبا التي تدعم حفتر؟", "ar", None),  # من = "from", not "who"
+        ("ما هي الدول من أوروبا التي تدعم حفتر؟", "ar", "place"),  # من = "from", not "who"
+        ("ما هو العام الذي وقع فيه الاتفاق؟", "ar", "time"),
+        ("ماهو العام الذي وقع فيه الاتفاق؟", "ar", "time"),
+        ("ماهي المدينة التي استولى عليها؟", "ar", "place"),
+        ("خلال أي سنوات كان الطاعون موجوداً؟", "ar", "time"),
+        ("ما هي النسبة المئوية من الأصوات؟", "ar", "number"),
+        ("ما المساحة التي يغطيها الحوض؟", "ar", "number"),
+        ("ما هي المدينة التي منحت لهم؟", "ar", "place"),
+        ("ما هو الرأي العام في ليبيا؟", "ar", None),  # العام = "public" after a noun
         ("من أين جاءت الأسلحة؟", "ar", "place"),
         ("أين التقى حفتر بمسؤولي الموساد؟", "ar", "place"),
         ("متى بدأت التدريبات؟", "ar", "time"),
