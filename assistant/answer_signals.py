@@ -159,8 +159,33 @@ _EXPLICIT_TIME = _patterns(
     rf"\bأي\s+(?:{_AR_TIME_NOUNS})\b",
     rf"{_AR_WHAT_THE}(?:{_AR_TIME_NOUNS})\b",
 )
+# "What German ruler / which actor / أي لاعب / pemain mana" ask for a person as who / من do.
+_EN_PERSON_NOUNS = r"""person|people|man|men|woman|women|figure|ruler|king|queen|emperor|
+    empress|monarch|prince|princess|sultan|caliph|president|chancellor|minister|governor|mayor|
+    senator|politician|leader|general|commander|officer|soldier|author|writer|poet|journalist|
+    philosopher|historian|scientist|physicist|chemist|mathematician|economist|engineer|
+    inventor|explorer|architect|artist|painter|composer|musician|singer|actor|actress|player|
+    coach|pope|bishop|saint|prophet|founder|individual|winner|enemy|rival|successor"""
+_AR_PERSON_NOUNS = r"""شخص|شخصية|رجل|امرأة|حاكم|ملك|ملكة|أمير|أميرة|إمبراطور|سلطان|خليفة|
+    رئيس|وزير|قائد|زعيم|جنرال|ضابط|كاتب|مؤلف|شاعر|صحفي|فيلسوف|مؤرخ|فيزيائي|كيميائي|مهندس|
+    مخترع|مستكشف|فنان|رسام|ملحن|مغني|ممثل|ممثلة|لاعب|مدرب|مؤسس"""
+_ID_PERSON_NOUNS = r"""tokoh|orang|raja|ratu|kaisar|sultan|presiden|menteri|pemimpin|jenderal|
+    penulis|pengarang|penyair|ilmuwan|penemu|seniman|penyanyi|aktor|aktris|pemain|pelatih|
+    pendiri"""
+_AUXILIARIES = r"is|was|are|were|do|does|did|has|have|had|can|could|will|would|should|may"
+
+
+def _alternatives(words: str) -> str:
+    """A regex alternation from a "|"-separated word list written over several lines."""
+    return "|".join(word.strip() for word in words.split("|"))
+
+
 _PERSON = _patterns(
     rf"{_EN_ASKING}\b(?:who|whom|whose)\b",
+    rf"\b(?:what|which)\s+(?!(?:{_AUXILIARIES})\b)(?:[\w-]+\s+)?"
+    rf"(?:{_alternatives(_EN_PERSON_NOUNS)})s?\b",
+    rf"\bأي\s+(?:ال)?(?:{_alternatives(_AR_PERSON_NOUNS)})\b",
+    rf"\b(?:{_alternatives(_ID_PERSON_NOUNS)})\s+(?:mana|apa)(?:kah)?\b",
     r"\bsiapa(?:kah)?\b",
     rf"(?:^|[,،:؛«\"(])\s*[وفل]?من\b(?!\s+(?:{_AR_NOT_WHO})\b)",
     r"\bمن\s+(?:هو|هي|هم|هن|الذي|التي|الذين)\b",
@@ -168,6 +193,9 @@ _PERSON = _patterns(
 _NUMBER = _patterns(
     r"\bhow\s+(?:many|much|long|old|far|tall|high|big|large)\b",
     r"\bwhat\s+(?:percentage|percent|proportion|share)\b",
+    # "what is the number / average size", as Arabic "ما هو عدد / متوسط حجم" asks
+    r"\bwhat\s+(?:is|was|are|were)\s+the\s+(?:(?:average|total|estimated)\s+(?:\w+\s+)?)?"
+    r"(?:number|amount|percentage|proportion|ratio|population|size|length|area|cost|price)\b",
     r"\b(?:se)?berapa(?:kah)?\b",
     r"\b[وف]?ب?كم\b",
     rf"{_AR_WHAT_THE}(?:{_AR_NUMBER_NOUNS})\b",

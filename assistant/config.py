@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     lang_prior_chunks: float = Field(50.0, ge=0.0)
     max_per_doc: int = Field(2, ge=0)
     doc_blend: float = Field(0.3, ge=0.0, le=1.0)
-    min_evidence: float = Field(0.184, ge=0.0, le=1.0)  # benchmarks/fit_evidence.py
+    min_evidence: float = Field(0.179, ge=0.0, le=1.0)  # benchmarks/fit_evidence.py
     max_question_chars: int = Field(2000, ge=1)
     answer_mode: Literal["extractive", "llm"] = "extractive"
     llm_base_url: str = ""

@@ -280,7 +280,10 @@ def main() -> None:
         }
         MODEL_FILE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         corroboration.write_fold_models(fold_models, args.eval_dir)
-        print(f"wrote {MODEL_FILE}; set min_evidence to {threshold} in assistant/config.py")
+        print(
+            f"wrote {MODEL_FILE}; set min_evidence to {threshold} in assistant/config.py and "
+            "SANAD_MIN_EVIDENCE in .env.example (tests/test_config.py checks both)"
+        )
 
 
 if __name__ == "__main__":

@@ -145,6 +145,14 @@ def test_content_words_other_language_uses_english_stopwords_without_stemming() 
         ("Where did Haftar meet Mossad officials?", "en", "place"),
         ("Which countries back the LNA?", "en", "place"),
         ("What weapons did Israel supply?", "en", None),
+        # a person noun after what / which asks for a person, as من does
+        ("What German ruler invited the Huguenots?", "en", "person"),
+        ("Which actors signed the letter?", "en", "person"),
+        ("What did Queen Elizabeth open in 1981?", "en", None),  # an auxiliary, not a noun
+        ("What is the population of Benghazi?", "en", "number"),
+        ("What was the average family size?", "en", "number"),
+        ("Tokoh mana yang memimpin serangan itu?", "id", "person"),
+        ("أي لاعب سجل الهدف؟", "ar", "person"),
         # who / when / where after what / which / how open a relative clause
         ("What is the name of the officer who trained them?", "en", None),
         ("What is it called when forces withdraw?", "en", None),
