@@ -160,9 +160,9 @@ _EXPLICIT_TIME = _patterns(
     rf"{_AR_WHAT_THE}(?:{_AR_TIME_NOUNS})\b",
 )
 # "What German ruler / which actor / أي لاعب / pemain mana" ask for a person as who / من do.
-_EN_PERSON_NOUNS = r"""person|people|man|men|woman|women|figure|ruler|king|queen|emperor|
+_EN_PERSON_NOUNS = r"""person|people|man|men|woman|women|ruler|king|queen|emperor|
     empress|monarch|prince|princess|sultan|caliph|president|chancellor|minister|governor|mayor|
-    senator|politician|leader|general|commander|officer|soldier|author|writer|poet|journalist|
+    senator|politician|leader|commander|officer|soldier|author|writer|poet|journalist|
     philosopher|historian|scientist|physicist|chemist|mathematician|economist|engineer|
     inventor|explorer|architect|artist|painter|composer|musician|singer|actor|actress|player|
     coach|pope|bishop|saint|prophet|founder|individual|winner|enemy|rival|successor"""
@@ -183,7 +183,7 @@ def _alternatives(words: str) -> str:
 _PERSON = _patterns(
     rf"{_EN_ASKING}\b(?:who|whom|whose)\b",
     rf"\b(?:what|which)\s+(?!(?:{_AUXILIARIES})\b)(?:[\w-]+\s+)?"
-    rf"(?:{_alternatives(_EN_PERSON_NOUNS)})s?\b",
+    rf"(?:{_alternatives(_EN_PERSON_NOUNS)})s?\b(?!-)",
     rf"\bأي\s+(?:ال)?(?:{_alternatives(_AR_PERSON_NOUNS)})\b",
     rf"\b(?:{_alternatives(_ID_PERSON_NOUNS)})\s+(?:mana|apa)(?:kah)?\b",
     r"\bsiapa(?:kah)?\b",

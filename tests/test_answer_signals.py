@@ -149,6 +149,8 @@ def test_content_words_other_language_uses_english_stopwords_without_stemming() 
         ("What German ruler invited the Huguenots?", "en", "person"),
         ("Which actors signed the letter?", "en", "person"),
         ("What did Queen Elizabeth open in 1981?", "en", None),  # an auxiliary, not a noun
+        ("What general trend did prices follow?", "en", None),  # an adjective here
+        ("What man-made lake feeds the river?", "en", None),
         ("What is the population of Benghazi?", "en", "number"),
         ("What was the average family size?", "en", "number"),
         ("Tokoh mana yang memimpin serangan itu?", "id", "person"),
